@@ -1,0 +1,175 @@
+"""The analysis interface shared by every method (classical and Bayesian).
+
+A *method* is a function ``fit(trial_data, outcome, contrast, *, options) -> MethodResult``
+registered under a name. :func:`nof1.analyze` runs every applicable method on every outcome and
+every treatment-vs-control contrast and returns an :class:`AnalysisResult`.
+
+Example:
+    >>> from nof1.analysis.base import MethodResult
+    >>> r = MethodResult(method="welch_naive", outcome="severity", contrast=("B", "A"),
+    ...                  estimate=-1.0, ci_low=-1.7, ci_high=-0.3, ci_level=0.95, p_value=0.01)
+    >>> r.to_dict()["estimate"]
+    -1.0
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+from nof1.errors import AnalysisError
+
+if TYPE_CHECKING:
+    from nof1.data import TrialData
+    from nof1.protocol import Outcome
+
+Contrast = tuple[str, str]  # (treatment key, control key): effect = treatment minus control
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe: numpy scalars to Python, NaN/inf to None, tuples to lists, recursively."""
+    try:
+        import numpy as np
+
+        if isinstance(value, np.generic):
+            value = value.item()
+        elif isinstance(value, np.ndarray):
+            value = value.tolist()
+    except ImportError:  # pragma: no cover
+        pass
+    if isinstance(value, float):
+        return None if not math.isfinite(value) else value
+    if isinstance(value, Mapping):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class MethodResult:
+    """The result of one method on one outcome for one contrast.
+
+    ``estimate``, ``ci_low`` and ``ci_high`` are effects on the sign convention (treatment minus
+    control, outcome units unless ``extras['scale']`` says otherwise). A method that cannot run
+    has ``available=False`` and a ``reason``, and no numbers.
+    """
+
+    method: str
+    outcome: str
+    contrast: Contrast
+    estimate: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    ci_level: float | None = None
+    p_value: float | None = None
+    available: bool = True
+    reason: str | None = None
+    extras: Mapping[str, Any] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+    #: Non-serialised payload (e.g. a posterior DataTree or a fitted model); never in to_dict().
+    fit: Any = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "extras", MappingProxyType(dict(self.extras)))
+        if self.available:
+            for name in ("estimate", "ci_low", "ci_high", "p_value"):
+                v = getattr(self, name)
+                if v is not None and not math.isfinite(float(v)):
+                    raise ValueError(f"{self.method}: {name} is {v}; return available=False with a reason")
+
+    @classmethod
+    def unavailable(cls, method: str, outcome: str, contrast: Contrast, reason: str, **extras: Any) -> MethodResult:
+        """A result saying why the method could not run."""
+        return cls(method=method, outcome=outcome, contrast=contrast, available=False, reason=reason,
+                   extras=extras)
+
+    @property
+    def contrast_label(self) -> str:
+        return f"{self.contrast[0]}-{self.contrast[1]}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The method's entry in the interface JSON."""
+        if not self.available:
+            out: dict[str, Any] = {"available": False, "reason": self.reason}
+            out.update(_clean(dict(self.extras)))
+            return out
+        out = {}
+        for name in ("estimate", "ci_low", "ci_high", "ci_level", "p_value"):
+            v = getattr(self, name)
+            if v is not None:
+                out[name] = _clean(float(v))
+        out.update(_clean(dict(self.extras)))
+        if self.notes:
+            out["notes"] = list(self.notes)
+        return out
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """A registered analysis method."""
+
+    name: str
+    fit: Callable[..., MethodResult]
+    outcome_types: frozenset[str]
+    description: str
+    default: bool = True  # run when the user does not name methods
+    order: int = 100  # position in tables
+
+
+_REGISTRY: dict[str, MethodSpec] = {}
+
+
+def register_method(
+    name: str,
+    *,
+    outcome_types: tuple[str, ...] = ("continuous",),
+    description: str = "",
+    default: bool = True,
+    order: int = 100,
+) -> Callable[[Callable[..., MethodResult]], Callable[..., MethodResult]]:
+    """Decorator registering ``fit(trial_data, outcome, contrast, **options) -> MethodResult``."""
+
+    def deco(func: Callable[..., MethodResult]) -> Callable[..., MethodResult]:
+        _REGISTRY[name] = MethodSpec(name, func, frozenset(outcome_types), description, default, order)
+        return func
+
+    return deco
+
+
+def registered_methods() -> dict[str, MethodSpec]:
+    """Every registered method, in table order (importing the method modules first)."""
+    _load_builtin_methods()
+    return dict(sorted(_REGISTRY.items(), key=lambda kv: (kv[1].order, kv[0])))
+
+
+def get_method(name: str) -> MethodSpec:
+    methods = registered_methods()
+    if name not in methods:
+        raise AnalysisError(f"unknown method '{name}' (known: {', '.join(methods)})")
+    return methods[name]
+
+
+# Modules that register methods when imported. Each is optional so the interface works while
+# methods are being added; a module that fails to import for another reason raises.
+BUILTIN_METHOD_MODULES = (
+    "nof1.analysis.classical",
+    "nof1.analysis.randomization",
+    "nof1.analysis.nonoverlap",
+    "nof1.analysis.bayes",
+    "nof1.analysis.discrete",
+)
+
+
+def _load_builtin_methods() -> None:
+    import importlib
+
+    for mod in BUILTIN_METHOD_MODULES:
+        try:
+            importlib.import_module(mod)
+        except ModuleNotFoundError as err:
+            if err.name != mod:
+                raise

@@ -1,0 +1,260 @@
+"""``analyze``: every applicable method on every outcome and contrast, one result object.
+
+Example:
+    >>> import nof1
+    >>> p = nof1.load_protocol("protocols/beetroot-juice-rls.yaml")            # doctest: +SKIP
+    >>> td = nof1.read_log("data/sample/beetroot_log.csv", p)                  # doctest: +SKIP
+    >>> res = nof1.analyze(td, methods=["gls_ar1", "paired_periods"], seed=1)  # doctest: +SKIP
+    >>> res.summary()[["outcome", "method", "estimate", "ci_low", "ci_high"]]  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from nof1._version import __version__
+from nof1.analysis.base import Contrast, MethodResult, _clean, registered_methods
+from nof1.constants import (
+    DEFAULT_SEED,
+    VERDICT_BENEFIT,
+    VERDICT_HARM,
+    VERDICT_INCONCLUSIVE,
+    VERDICT_NO_EFFECT,
+)
+from nof1.errors import AnalysisError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from nof1.data import TrialData
+    from nof1.protocol import Decision, Outcome, Protocol
+
+
+def contrasts_for(protocol: Protocol) -> list[Contrast]:
+    """Each treatment against control, then any pairwise contrasts the protocol requests."""
+    out: list[Contrast] = [(t, protocol.control) for t in protocol.treatments]
+    for x, y in protocol.analysis.contrasts:
+        if (x, y) not in out:
+            out.append((x, y))
+    return out
+
+
+def verdict(prob: dict[str, float | None], decision: Decision) -> str | None:
+    """Plain-words verdict from posterior probabilities and the protocol's decision rules.
+
+    ``prob`` holds ``prob_meaningful_benefit``, ``prob_meaningful_harm`` and ``prob_negligible``
+    (P(|effect| < mcid)). Returns None when they are not available.
+
+    Example:
+        >>> from nof1.protocol import Decision
+        >>> verdict({"prob_meaningful_benefit": 0.9, "prob_meaningful_harm": 0.0,
+        ...          "prob_negligible": 0.1}, Decision())
+        'likely meaningful benefit'
+    """
+    pb, ph, pn = (prob.get("prob_meaningful_benefit"), prob.get("prob_meaningful_harm"),
+                  prob.get("prob_negligible"))
+    if pb is None or ph is None:
+        return None
+    if pb >= decision.benefit_prob and ph < decision.harm_prob_max:
+        return VERDICT_BENEFIT
+    if ph >= decision.possible_harm_prob:
+        return VERDICT_HARM
+    if pn is not None and pn >= decision.no_effect_prob:
+        return VERDICT_NO_EFFECT
+    return VERDICT_INCONCLUSIVE
+
+
+@dataclass
+class AnalysisResult:
+    """Every method's result for every outcome and contrast of one trial.
+
+    ``results[outcome][contrast_label][method]`` is a :class:`MethodResult`.
+    """
+
+    protocol: Protocol
+    trial_data: TrialData
+    results: dict[str, dict[str, dict[str, MethodResult]]]
+    seed: int
+    verdicts: dict[str, dict[str, str | None]] = field(default_factory=dict)
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    # ------------------------------------------------------------------ access
+    def get(self, outcome: str, method: str, contrast: str | None = None) -> MethodResult:
+        """One method's result (first contrast by default)."""
+        by_contrast = self.results[outcome]
+        key = contrast or next(iter(by_contrast))
+        return by_contrast[key][method]
+
+    def verdict(self, outcome: str | None = None, contrast: str | None = None) -> str | None:
+        outcome = outcome or self.protocol.primary.name
+        v = self.verdicts.get(outcome, {})
+        return v.get(contrast or next(iter(v), ""), None) if v else None
+
+    # ------------------------------------------------------------------ tables
+    def summary(self) -> pd.DataFrame:
+        """Tidy table: one row per outcome × contrast × method."""
+        import pandas as pd
+
+        rows = []
+        for outcome, by_contrast in self.results.items():
+            o = self.protocol.outcome(outcome)
+            for contrast, methods in by_contrast.items():
+                for name, r in methods.items():
+                    rows.append({
+                        "outcome": outcome, "role": o.role, "contrast": contrast, "method": name,
+                        "estimate": r.estimate, "ci_low": r.ci_low, "ci_high": r.ci_high,
+                        "ci_level": r.ci_level, "p_value": r.p_value,
+                        "prob_benefit": r.extras.get("prob_benefit"),
+                        "prob_meaningful_benefit": r.extras.get("prob_meaningful_benefit"),
+                        "available": r.available, "reason": r.reason,
+                    })
+        return pd.DataFrame(rows)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON of ``nof1 analyze --json`` (see the interface page)."""
+        td = self.trial_data
+        out: dict[str, Any] = {
+            "nof1_version": __version__,
+            "protocol": {"id": self.protocol.id, "fingerprint": self.protocol.fingerprint},
+            "data": td.report.to_dict(brief=True) if td.report is not None else {},
+            "seed": self.seed,
+            "outcomes": {},
+        }
+        for outcome, by_contrast in self.results.items():
+            o = self.protocol.outcome(outcome)
+            contrasts = {}
+            for contrast, methods in by_contrast.items():
+                contrasts[contrast] = {
+                    "verdict": self.verdicts.get(outcome, {}).get(contrast),
+                    "methods": {name: r.to_dict() for name, r in methods.items()},
+                }
+            first = next(iter(contrasts.values()), {"verdict": None, "methods": {}})
+            entry: dict[str, Any] = {
+                "type": o.type, "better": o.better, "mcid": o.mcid, "role": o.role,
+                "label": o.display,
+                "verdict": first["verdict"],
+                "methods": first["methods"],
+            }
+            if len(contrasts) > 1 or any("-" in c for c in contrasts):
+                entry["contrast"] = next(iter(contrasts), None)
+                entry["contrasts"] = contrasts
+            out["outcomes"][outcome] = entry
+        for key, value in self.extras.items():
+            out[key] = value
+        out["reproducibility"] = self.reproducibility()
+        return _clean(out)
+
+    def reproducibility(self) -> dict[str, Any]:
+        """Versions, seed, protocol fingerprint and data hash needed to repeat the analysis."""
+        import importlib.metadata as md
+
+        versions = {"python": platform.python_version(), "nof1": __version__}
+        for pkg in ("numpy", "scipy", "pandas", "statsmodels", "pymc", "arviz"):
+            try:
+                versions[pkg] = md.version(pkg)
+            except md.PackageNotFoundError:  # pragma: no cover
+                versions[pkg] = None
+        return {
+            "seed": self.seed,
+            "protocol_fingerprint": self.protocol.fingerprint,
+            "data_hash": self.trial_data.data_hash,
+            "versions": versions,
+        }
+
+
+def _seed_for(seed: int, *keys: str) -> int:
+    """A distinct, reproducible seed for each outcome/contrast/method."""
+    h = hashlib.sha256(":".join([str(seed), *keys]).encode()).digest()
+    return int.from_bytes(h[:4], "big")
+
+
+def analyze(
+    trial_data: TrialData,
+    *,
+    outcomes: Sequence[str] | None = None,
+    methods: Sequence[str] | None = None,
+    seed: int | None = None,
+    washout_days: int | None = None,
+    progress: Callable[[str], None] | None = None,
+    **options: Any,
+) -> AnalysisResult:
+    """Run the registered methods on the trial's outcomes (primary first).
+
+    Args:
+        trial_data: ingested log (:func:`nof1.read_log`) or simulated trial.
+        outcomes: outcome names (default: every outcome in the protocol).
+        methods: method names (default: the protocol's ``analysis.methods`` or every default
+            method that applies to the outcome's type).
+        seed: seed for every random step (default: the project's default seed).
+        washout_days: overrides the protocol's washout for the methods that exclude washout.
+        progress: called with a short message before each fit (for progress displays).
+        **options: passed to every method (e.g. ``engine="pymc"``, ``draws=500``).
+
+    Example:
+        >>> res = analyze(td, methods=["paired_periods"], seed=1)   # doctest: +SKIP
+    """
+    protocol = trial_data.protocol
+    seed = DEFAULT_SEED if seed is None else int(seed)
+    registry = registered_methods()
+    if outcomes is None:
+        chosen = protocol.ordered_outcomes
+    else:
+        chosen = []
+        for name in outcomes:
+            try:
+                chosen.append(protocol.outcome(name))
+            except KeyError as err:
+                raise AnalysisError(str(err.args[0])) from None
+    requested = list(methods) if methods is not None else protocol.analysis.methods
+    if requested is not None:
+        unknown = [m for m in requested if m not in registry]
+        if unknown:
+            raise AnalysisError(
+                f"unknown method(s) {', '.join(unknown)} (known: {', '.join(registry)})"
+            )
+    ci_level = protocol.analysis.ci_level
+    results: dict[str, dict[str, dict[str, MethodResult]]] = {}
+    verdicts: dict[str, dict[str, str | None]] = {}
+    for o in chosen:
+        results[o.name] = {}
+        verdicts[o.name] = {}
+        names = _methods_for(o, requested, registry)
+        for contrast in contrasts_for(protocol):
+            label = f"{contrast[0]}-{contrast[1]}"
+            by_method: dict[str, MethodResult] = {}
+            for name in names:
+                spec = registry[name]
+                if o.type not in spec.outcome_types:
+                    by_method[name] = MethodResult.unavailable(
+                        name, o.name, contrast,
+                        f"{name} does not apply to {o.type} outcomes "
+                        f"(applies to: {', '.join(sorted(spec.outcome_types))})")
+                    continue
+                if progress is not None:
+                    progress(f"{o.name}: {name} ({label})")
+                by_method[name] = spec.fit(
+                    trial_data, o, contrast, ci_level=ci_level,
+                    seed=_seed_for(seed, o.name, label, name), washout_days=washout_days, **options,
+                )
+            results[o.name][label] = by_method
+            verdicts[o.name][label] = _verdict_from(by_method, protocol.analysis.decision)
+    return AnalysisResult(protocol=protocol, trial_data=trial_data, results=results, seed=seed,
+                          verdicts=verdicts)
+
+
+def _methods_for(outcome: Outcome, requested: list[str] | None, registry: dict) -> list[str]:
+    if requested is not None:
+        return list(requested)
+    return [n for n, s in registry.items() if s.default and outcome.type in s.outcome_types]
+
+
+def _verdict_from(by_method: dict[str, MethodResult], decision: Decision) -> str | None:
+    for name in ("bayes", *by_method):
+        r = by_method.get(name)
+        if r is not None and r.available and "prob_meaningful_benefit" in r.extras:
+            return verdict(dict(r.extras), decision)
+    return None

@@ -1,0 +1,23 @@
+"""The ``nof1`` command line. Each command lives in its own module; none does statistics.
+
+Errors the user can cause (:class:`nof1.errors.Nof1Error`) are printed to stderr as one readable
+line per problem with exit code 1; wrong usage exits with 2. No traceback is ever shown for them.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from nof1.cli.app import app, run_app
+
+# Importing the command modules registers their commands on ``app``.
+from nof1.cli import protocol_cmds  # noqa: E402,F401  (side effect: commands)
+from nof1.cli import optional_cmds  # noqa: E402,F401
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script."""
+    return run_app(argv if argv is not None else sys.argv[1:])
+
+
+__all__ = ["app", "main"]

@@ -1,0 +1,1 @@
+"""Array-level statistical models (no files, no protocols): exposure, GLS, Bayesian engines."""
