@@ -414,7 +414,7 @@ class Protocol(_Model):
                     f"design.sequence: {d.sequence} is not one the '{scheme}' scheme could have produced"
                 )
         if scheme == "start_points" and d.phase_starts is not None and not out:
-            ok = tuple(d.phase_starts) in set(self._iter_start_allocations())
+            ok = self._admissible_starts(tuple(d.phase_starts))
             if not ok:
                 out.append(
                     f"design.phase_starts: {d.phase_starts} is not admissible (increasing, every phase "
@@ -534,6 +534,38 @@ class Protocol(_Model):
 
         yield from rec((), 1, k - 1)
 
+    def _admissible_starts(self, starts: tuple[int, ...]) -> bool:
+        """Whether phase start days (phases 2..k) are increasing with every phase >= min_phase_days."""
+        m = self.design.randomization.min_phase_days
+        bounds = (1, *starts, self.trial_days + 1)
+        return len(starts) == len(self.design.sequence) - 1 and all(
+            bounds[i + 1] - bounds[i] >= m for i in range(len(bounds) - 1)
+        )
+
+    def _n_start_completions(self, start: int, remaining: int) -> int:
+        """Ways to place ``remaining`` further phases after a phase starting on ``start``."""
+        m = self.design.randomization.min_phase_days
+        free = self.trial_days - start + 1 - (remaining + 1) * m
+        return math.comb(free + remaining, remaining) if free >= 0 else 0
+
+    def _start_allocation_at(self, index: int) -> tuple[int, ...]:
+        """The ``index``-th start_points allocation in the order of :meth:`allocations` (no enumeration)."""
+        m = self.design.randomization.min_phase_days
+        k = len(self.design.sequence)
+        out: list[int] = []
+        last = 1
+        for remaining in range(k - 1, 0, -1):
+            s = last + m
+            while True:
+                count = self._n_start_completions(s, remaining - 1)
+                if index < count:
+                    break
+                index -= count
+                s += 1
+            out.append(s)
+            last = s
+        return tuple(out)
+
     @property
     def n_allocations(self) -> int:
         """How many allocations the randomisation scheme could have produced."""
@@ -583,9 +615,16 @@ class Protocol(_Model):
                 out.append(tuple(itertools.chain.from_iterable(
                     tuple(rng.permutation(keys)) for _ in range(b))))
         elif self.scheme == "start_points":
-            allocs = self.allocations()
-            idx = rng.integers(0, len(allocs), size=n)
-            out = [allocs[i] for i in idx]
+            # uniform over admissible start tuples without enumerating them (stars and bars)
+            k, m = len(self.design.sequence), self.design.randomization.min_phase_days
+            free = self.trial_days - k * m
+            if k == 1:
+                out = [()] * n
+            else:
+                bars = np.sort(rng.random((n, free + k - 1)).argsort(axis=1)[:, : k - 1], axis=1)
+                extra = np.diff(np.concatenate([np.full((n, 1), -1), bars], axis=1), axis=1) - 1
+                starts = 1 + np.cumsum(m + extra, axis=1)
+                out = [tuple(int(s) for s in row) for row in starts]
         else:
             out = [tuple(self.design.sequence)] * n
         return [tuple(str(x) if not isinstance(x, int | np.integer) else int(x) for x in a) for a in out]
@@ -597,8 +636,7 @@ class Protocol(_Model):
         if self.scheme == "start_points":
             if d.phase_starts is not None:
                 return tuple(d.phase_starts)
-            allocs = self.allocations()
-            return allocs[_hash_int(r.seed, "start_points") % len(allocs)]
+            return self._start_allocation_at(_hash_int(r.seed, "start_points") % self.n_allocations)
         if d.sequence is not None:
             return tuple(d.sequence)
         keys = list(self.conditions)
