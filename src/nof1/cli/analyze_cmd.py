@@ -1,0 +1,327 @@
+"""``nof1 analyze PROTOCOL LOG``: every analysis of a trial, as a terminal summary, JSON or report.
+
+The command reads the protocol and the log, calls :func:`nof1.analyze` (with a progress display
+on stderr), and prints. It computes nothing itself: numbers come from the analysis, safety alerts
+from :mod:`nof1.safety`, the washout sensitivity from :func:`nof1.washout_sensitivity`.
+
+Example (shell)::
+
+    nof1 analyze protocols/beetroot-juice-rls.yaml data/sample/beetroot_log.csv
+    nof1 analyze protocol.yaml log.csv --outcome severity --methods bayes,gls_ar1 --seed 7 --json
+    nof1 analyze protocol.yaml log.csv --report my-trial.html
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+
+from nof1.cli.app import app, console, err_console, handles_errors
+from nof1.errors import Nof1Error
+
+if TYPE_CHECKING:
+    from nof1.analysis.base import MethodResult
+    from nof1.analysis.core import AnalysisResult
+    from nof1.data import TrialData
+
+ENGINES = ("exact", "pymc")
+DUPLICATE_POLICIES = ("first", "last", "mean")
+
+
+# --------------------------------------------------------------------------- helpers shared with demo
+def split_names(values: Sequence[str] | None) -> list[str] | None:
+    """Names from a repeatable, comma-separated option (``--outcome a --outcome b,c``).
+
+    Example:
+        >>> split_names(["severity", "irls,sleep_hours"])
+        ['severity', 'irls', 'sleep_hours']
+        >>> split_names(None) is None
+        True
+    """
+    if not values:
+        return None
+    out: list[str] = []
+    for v in values:
+        out.extend(part.strip() for part in str(v).split(",") if part.strip())
+    return list(dict.fromkeys(out)) or None
+
+
+def find_alerts(trial_data: TrialData) -> list[dict[str, Any]] | None:
+    """Safety alerts of the log from :mod:`nof1.safety` (None when that module is not installed).
+
+    Example:
+        >>> [a["message"] for a in find_alerts(td)]        # doctest: +SKIP
+        ['systolic_bp 88 mmHg below 90 mmHg']
+    """
+    try:
+        from nof1.safety import safety_alerts
+    except ModuleNotFoundError as err:
+        if err.name != "nof1.safety":
+            raise
+        return None
+    from nof1.report import normalise_alerts
+
+    return normalise_alerts(safety_alerts(trial_data))
+
+
+def find_benefit_harm(result: AnalysisResult) -> Any:
+    """The benefit–harm summary from :mod:`nof1.safety` (None when that module is not installed).
+
+    A failure inside it is reported as an unavailable summary with the reason (so the rest of the
+    results are still shown), never hidden.
+
+    Example:
+        >>> find_benefit_harm(result)["probability"]      # doctest: +SKIP
+        0.41
+    """
+    from nof1.report import default_benefit_harm
+
+    return default_benefit_harm(result)
+
+
+def _fmt(value: Any, digits: int = 2) -> str:
+    if value is None:
+        return "–"
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    return f"{v:.{digits}f}" if v == v else "–"
+
+
+def _fmt_p(p: float | None) -> str:
+    if p is None:
+        return "–"
+    return "<0.001" if p < 0.001 else (f"{p:.3f}" if p < 0.1 else f"{p:.2f}")
+
+
+def _fmt_prob(p: Any) -> str:
+    if p is None:
+        return "–"
+    p = float(p)
+    if p < 0.01:
+        return "<1%" if p > 0 else "0%"
+    if p > 0.99:
+        return ">99%" if p < 1 else "100%"
+    return f"{p:.0%}"
+
+
+def _method_row(r: MethodResult) -> tuple[list[str], str]:
+    """Cells of one method's row and its note (printed under the table)."""
+    if not r.available:
+        return [r.method, "–", "–", "–", "–", "–"], f"not available: {r.reason}"
+    x = r.extras
+    interval = "–" if r.ci_low is None or r.ci_high is None else f"{_fmt(r.ci_low)} to {_fmt(r.ci_high)}"
+    detail = []
+    scale = x.get("scale")
+    if scale == "nap":
+        detail.append("index: 0.5 = no separation, 1 = complete")
+    elif scale == "tau":
+        detail.append("index: 0 = no separation, ±1 = complete")
+    elif scale and scale != "outcome":
+        from nof1.plot import outcome_scale_effect
+
+        found = outcome_scale_effect(r)
+        detail.append(f"on the {scale} scale")
+        if found is not None:
+            key, d = found
+            detail.append(f"{key.replace('_', ' ')} {_fmt(d.get('estimate'))} "
+                          f"({_fmt(d.get('ci_low'))} to {_fmt(d.get('ci_high'))})")
+    if x.get("pairs") is not None:
+        detail.append(f"{x['pairs']} pairs")
+    if x.get("min_p_value") is not None:
+        detail.append(f"smallest possible p {_fmt_p(float(x['min_p_value']))}")
+    tau = x.get("tau")
+    if isinstance(tau, Mapping) and tau.get("median") is not None:
+        detail.append(f"carryover tau {_fmt(tau['median'], 1)} d")
+    if r.method == "welch_naive":
+        detail.append("ignores autocorrelation (comparison only)")
+    return ([r.method, _fmt(r.estimate), interval, _fmt_p(r.p_value), _fmt_prob(x.get("prob_benefit")),
+             _fmt_prob(x.get("prob_meaningful_benefit"))], "; ".join(detail))
+
+
+def print_alerts(alerts: Iterable[Mapping[str, Any]] | None, out: Console) -> None:
+    """Safety alerts first, in red, one line each (or a line saying none / not checked).
+
+    Example:
+        >>> from rich.console import Console
+        >>> print_alerts([], Console(highlight=False))
+        safety alerts: none
+    """
+    if alerts is None:
+        out.print("safety alerts: not checked (nof1.safety is not installed)", markup=False, style="yellow")
+        return
+    alerts = list(alerts)
+    if not alerts:
+        out.print("safety alerts: none", markup=False, style="green")
+        return
+    out.print(f"SAFETY ALERTS ({len(alerts)}): review before acting on the result", markup=False,
+              style="bold red")
+    for a in alerts:
+        when = a.get("date") or (f"day {a['day']}" if a.get("day") is not None else "")
+        out.print(f"  {when}: {a.get('message', '')}", markup=False, style="red")
+
+
+def print_result(result: AnalysisResult, out: Console, *, alerts: list[dict[str, Any]] | None = None,
+                 benefit_harm: Any = None, show_data: bool = True) -> None:
+    """The terminal summary: alerts, data report, a table of methods and the verdict per outcome.
+
+    Example:
+        >>> print_result(nof1.analyze(td, seed=1), Console())    # doctest: +SKIP
+    """
+    from rich import box
+    from rich.table import Table
+
+    p = result.protocol
+    print_alerts(alerts, out)
+    out.print(f"\n{p.title}  (protocol {p.id}, {p.fingerprint})", markup=False, style="bold")
+    rep = result.trial_data.report
+    if show_data and rep is not None:
+        out.print(rep.text(), markup=False)
+    for o in p.ordered_outcomes:
+        if o.name not in result.results:
+            continue
+        role = {"primary": "primary", "secondary": "secondary, exploratory", "safety": "safety"}[o.role]
+        mcid = f", MCID {o.mcid:g}" if o.mcid else ""
+        for contrast, methods in result.results[o.name].items():
+            t, _, c = contrast.partition("-")
+            out.print()
+            out.print(f"{o.display} [{role}]: {p.conditions[t].label} minus {p.conditions[c].label} "
+                      f"({o.better} is better{mcid})", markup=False, style="bold")
+            table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1))
+            for col, justify in (("method", "left"), ("estimate", "right"), ("interval", "right"),
+                                 ("p", "right"), ("P(better)", "right"), ("P(>MCID)", "right")):
+                table.add_column(col, justify=justify, no_wrap=True)
+            notes = []
+            for r in methods.values():
+                cells, note = _method_row(r)
+                table.add_row(*cells, style=None if r.available else "dim")
+                if note:
+                    notes.append(f"  {r.method}: {note}")
+            out.print(table)
+            for line in notes:
+                out.print(line, markup=False, style="dim")
+            v = result.verdicts.get(o.name, {}).get(contrast)
+            style = {"likely meaningful benefit": "bold green", "possible harm": "bold red"}.get(v or "", "bold")
+            if v is None:
+                bayes = methods.get("bayes")
+                v = ("none (the Bayesian method was not run for this outcome)" if bayes is None else
+                     f"none (the Bayesian method could not run: {bayes.reason})" if not bayes.available else
+                     "none (the decision rules need an MCID for this outcome)")
+            out.print(f"verdict: {v}", markup=False, style=style)
+    if benefit_harm is not None:
+        from nof1.report import benefit_harm_sentence
+
+        out.print(f"\nbenefit–harm: {benefit_harm_sentence(p, benefit_harm)}", markup=False)
+
+
+def fit_with_progress(trial_data: TrialData, *, quiet: bool = False, **kwargs: Any) -> AnalysisResult:
+    """``nof1.analyze`` with a spinner on stderr naming each fit as it starts.
+
+    Example:
+        >>> result = fit_with_progress(td, outcomes=["severity"], seed=1)   # doctest: +SKIP
+    """
+    from nof1.analysis import analyze
+
+    if quiet:
+        return analyze(trial_data, **kwargs)
+    count = {"n": 0}
+    with err_console.status("analysing ...", spinner="dots") as status:
+        def progress(message: str) -> None:
+            count["n"] += 1
+            status.update(f"fit {count['n']}: {message}")
+
+        result = analyze(trial_data, progress=progress, **kwargs)
+    err_console.print(f"{count['n']} fits done", markup=False, style="dim")
+    return result
+
+
+def washout_table(trial_data: TrialData, outcome: str | None = None) -> Any:
+    """The washout sensitivity table of ``outcome`` at the protocol's washout lengths.
+
+    None when the sensitivity module is not installed.
+
+    Example:
+        >>> washout_table(td, "severity")[["washout_days", "method", "estimate"]]   # doctest: +SKIP
+    """
+    try:
+        from nof1.analysis.sensitivity import washout_sensitivity
+    except ModuleNotFoundError as err:
+        if err.name != "nof1.analysis.sensitivity":
+            raise
+        return None
+    return washout_sensitivity(trial_data, outcome, days=None)
+
+
+# --------------------------------------------------------------------------- command
+def _check_choice(value: str | None, choices: Sequence[str], option: str) -> None:
+    if value is not None and value not in choices:
+        raise typer.BadParameter(f"{option} must be one of {', '.join(choices)} (got '{value}')")
+
+
+@app.command()
+@handles_errors
+def analyze(
+    protocol: Annotated[Path, typer.Argument(help="Protocol file (.yaml or .json).")],
+    log: Annotated[Path, typer.Argument(help="Log file (CSV/TSV/XLSX).")],
+    outcome: Annotated[list[str] | None, typer.Option(
+        "--outcome", help="Outcome(s) to analyse; repeat or comma-separate (default: all).")] = None,
+    methods: Annotated[str | None, typer.Option(
+        help="Comma-separated methods, e.g. bayes,gls_ar1 (default: the protocol's or all that apply).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed of every random step (same seed, same numbers).")] = None,
+    engine: Annotated[str | None, typer.Option(help="Bayesian engine: exact or pymc.")] = None,
+    duplicates: Annotated[str | None, typer.Option(
+        help="Resolve a day logged twice with different values: first, last or mean.")] = None,
+    start: Annotated[str | None, typer.Option(help="Trial start date (YYYY-MM-DD) if not in the protocol.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON only.")] = False,
+    report: Annotated[Path | None, typer.Option(help="Also write the HTML report to this file.")] = None,
+    force: Annotated[bool, typer.Option(help="Overwrite an existing report file.")] = False,
+    quiet: Annotated[bool, typer.Option(help="No progress display on stderr.")] = False,
+) -> None:
+    """Analyse a trial: every applicable method on every outcome, with a verdict."""
+    _check_choice(engine, ENGINES, "--engine")
+    _check_choice(duplicates, DUPLICATE_POLICIES, "--duplicates")
+    if report is not None:
+        if report.exists() and not force:
+            raise Nof1Error(f"{report} already exists; choose another name or pass --force to overwrite")
+        if not report.parent.exists():
+            raise Nof1Error(f"{report.parent} does not exist")
+    from nof1.data import read_log
+    from nof1.protocol import load_protocol
+
+    p = load_protocol(protocol)
+    td = read_log(log, p, start=start, duplicates=duplicates)
+    if td.report is not None and not td.report.usable:
+        err_console.print(td.report.text(), markup=False)
+        raise Nof1Error(f"{log}: the log cannot be analysed until the errors above are fixed")
+    options: dict[str, Any] = {}
+    if engine is not None:
+        options["engine"] = engine
+    result = fit_with_progress(
+        td, quiet=quiet, outcomes=split_names(outcome), methods=split_names([methods] if methods else None),
+        seed=seed, **options,
+    )
+    alerts = find_alerts(td)
+    if as_json:
+        print(json.dumps(result.to_dict(), indent=2))
+    else:
+        print_result(result, console, alerts=alerts, benefit_harm=find_benefit_harm(result))
+    if report is not None:
+        _write_report(result, report, alerts=alerts, force=force, quiet=quiet)
+
+
+def _write_report(result: AnalysisResult, path: Path, *, alerts: list[dict[str, Any]] | None,
+                  force: bool, quiet: bool) -> Path:
+    from nof1.report import render
+
+    primary = result.protocol.primary.name
+    sensitivity = washout_table(result.trial_data, primary) if primary in result.results else None
+    written = render(result, path, sensitivity=sensitivity, alerts=alerts, overwrite=force)
+    if not quiet:
+        err_console.print(f"wrote report {written}", markup=False)
+    return written
