@@ -1,0 +1,419 @@
+"""Hierarchical model of a series of N-of-1 trials (PyMC, array level; no files or protocols).
+
+Person ``i`` on calendar day ``t`` (participant's own day index) has
+
+    mean_it = alpha_i + sum_k beta_ik * x_ikt  (+ delta_i * trend_it)
+    y_it | y_prev ~ N(mean_it + phi_i^g (y_prev - mean_prev), sigma_i^2 (1 - phi_i^(2g)))
+
+where ``g`` is the gap in days since the person's previous observed value (the first observation
+is stationary, N(mean, sigma_i^2)), and ``x_ikt`` is the first-order onset/decay exposure to
+treatment ``k`` (see :mod:`nof1.models.exposure`):
+
+    x_t = (1 - a) * sum_{s <= t} a^(t - s) u_s,   a = exp(-1 / tau),
+
+computed for every participant at once as a product with a masked lower-triangular Toeplitz
+matrix of ``a^(t - s)`` (one matrix for a shared ``tau``, one per person for partially pooled
+``log tau_i``); ``tau="none"`` is an instant switch (``x = u``).
+
+Effects are non-centred: ``beta_i = mu + L z_i`` with ``L`` the Cholesky factor of the
+between-person covariance (one treatment: ``L = sigma_between``; several: an LKJ prior on the
+correlations). ``beta_new = mu + L z_new`` is the effect in a new person from the same population
+(``z_new`` is sampled with the model, so it is part of the posterior). ``phi_i = tanh(m + s w_i)``
+is partially pooled. Each person's level (their mean over observed days, from which the
+control baseline ``alpha_i`` follows: the sampler sees effects and levels nearly uncorrelated), residual sds ``sigma_i`` and trends ``delta_i`` are
+per person (each person has many days, so pooling them buys nothing and slows the sampler).
+
+With ``pooled=False`` the same model is fitted with every person's parameters independent (their
+own single-trial fits, in one vectorised graph); ``tau`` is then per person.
+
+Example:
+    >>> import numpy as np
+    >>> from nof1.models.hierarchical import SeriesArrays, HierarchicalPriors, fit_series
+    >>> codes = np.tile(np.repeat([0, 1, 0, 1], 7), (3, 1))          # 3 people, ABAB weeks
+    >>> rng = np.random.default_rng(1)
+    >>> p, d = np.repeat(np.arange(3), 28), np.tile(np.arange(28), 3)
+    >>> y = 5 - 1.0 * codes[p, d] + rng.normal(0, 1, p.size)
+    >>> arrays = SeriesArrays.build(p, d, y, codes, participants=["a", "b", "c"], treatments=["B"])
+    >>> tree = fit_series(arrays, HierarchicalPriors(), draws=200, tune=200, seed=1)  # doctest: +SKIP
+    >>> float(tree.posterior["mu"].median())                                          # doctest: +SKIP
+    -1.0
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+if TYPE_CHECKING:
+    import pymc as pm
+    import xarray as xr
+
+TauMode = Literal["shared", "pooled", "none"]
+
+#: Variables whose convergence is checked (those present in a given fit).
+DIAGNOSTIC_VARS: tuple[str, ...] = (
+    "mu", "between_sd", "beta", "alpha", "phi", "sigma", "tau", "tau_pop", "tau_between_sd",
+    "phi_pop", "phi_between_sd", "delta",
+)
+
+
+@dataclass(frozen=True)
+class SeriesArrays:
+    """Observed data of a series of trials on a padded (participant × day) grid.
+
+    Attributes:
+        y: observed values, shape (n_obs,), ordered by participant then day.
+        participant: participant index (0..N-1) of each observation.
+        day: 0-based day index of each observation on the participant's own calendar.
+        treatment: (N, K, T) indicator that treatment k was taken on day t (control, run-in
+            and unknown days are 0); the exposure is computed from it on every day.
+        trend: (N, T) standardised time for a linear trend term, or None for no trend.
+        participants: participant labels (length N).
+        treatments: treatment labels (length K), each contrasted with control.
+    """
+
+    y: NDArray[np.float64]
+    participant: NDArray[np.int64]
+    day: NDArray[np.int64]
+    treatment: NDArray[np.float64]
+    trend: NDArray[np.float64] | None
+    participants: tuple[str, ...]
+    treatments: tuple[str, ...]
+
+    @classmethod
+    def build(
+        cls,
+        participant: ArrayLike,
+        day: ArrayLike,
+        y: ArrayLike,
+        codes: ArrayLike,
+        *,
+        participants: Sequence[str],
+        treatments: Sequence[str],
+        trend: ArrayLike | None = None,
+    ) -> SeriesArrays:
+        """Arrays from observations and a (N, T) grid of daily condition codes.
+
+        ``codes[i, t]`` is 0 for control, ``k`` (1..K) for treatment ``k`` and any negative
+        number for a day on no condition (run-in, unknown). Observations are sorted by
+        participant and day; duplicate (participant, day) pairs are refused.
+        """
+        p = np.asarray(participant, dtype=np.int64)
+        d = np.asarray(day, dtype=np.int64)
+        yy = np.asarray(y, dtype=float)
+        c = np.asarray(codes)
+        if not (p.shape == d.shape == yy.shape) or p.ndim != 1:
+            raise ValueError("participant, day and y must be 1-d arrays of the same length")
+        if c.ndim != 2:
+            raise ValueError("codes must be a (participants, days) array")
+        n, t = c.shape
+        if len(participants) != n:
+            raise ValueError(f"{len(participants)} participant labels for {n} rows of codes")
+        if p.size == 0:
+            raise ValueError("no observations")
+        if p.min() < 0 or p.max() >= n or d.min() < 0 or d.max() >= t:
+            raise ValueError("participant or day index outside the codes grid")
+        if not np.all(np.isfinite(yy)):
+            raise ValueError("y has missing or infinite values; pass observed values only")
+        order = np.lexsort((d, p))
+        p, d, yy = p[order], d[order], yy[order]
+        if np.any((np.diff(p) == 0) & (np.diff(d) == 0)):
+            raise ValueError("two observations on the same participant and day")
+        k = len(treatments)
+        treat = np.stack([(c == j + 1).astype(float) for j in range(k)], axis=1)
+        tr = None if trend is None else np.asarray(trend, dtype=float).reshape(n, t)
+        return cls(yy, p, d, treat, tr, tuple(str(x) for x in participants),
+                   tuple(str(x) for x in treatments))
+
+    @property
+    def n_participants(self) -> int:
+        return len(self.participants)
+
+    @property
+    def n_treatments(self) -> int:
+        return len(self.treatments)
+
+    @property
+    def n_days(self) -> int:
+        return int(self.treatment.shape[-1])
+
+    def treatment_share(self) -> NDArray[np.float64]:
+        """(N, K) share of each participant's observed days on each treatment."""
+        on = self.treatment[self.participant, :, self.day]                      # (n_obs, K)
+        counts = np.bincount(self.participant, minlength=self.n_participants).astype(float)
+        sums = np.zeros((self.n_participants, self.n_treatments))
+        np.add.at(sums, self.participant, on)
+        return sums / np.maximum(counts, 1.0)[:, None]
+
+    def lags(self) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.bool_]]:
+        """Index of each observation's predecessor (same participant), the gap in days, and
+        whether it is the participant's first observation (predecessor 0, gap 1 then)."""
+        first = np.ones(self.y.size, dtype=bool)
+        first[1:] = self.participant[1:] != self.participant[:-1]
+        prev = np.arange(self.y.size) - 1
+        prev[first] = 0
+        gap = np.ones(self.y.size)
+        gap[~first] = (self.day[~first] - self.day[prev[~first]]).astype(float)
+        return prev, gap, first
+
+
+@dataclass(frozen=True)
+class HierarchicalPriors:
+    """Priors of the hierarchical model, in outcome units unless stated.
+
+    ``effect_*``: population mean effect(s) ``mu ~ N(effect_mean, effect_sd)`` (and each
+    person's effect when ``pooled=False``); ``between_sd_scale``: half-normal scale of the
+    between-person sd of the effect; ``baseline_*``: each person's control-condition mean;
+    ``sigma_scale``: half-normal scale of each person's residual (stationary) sd;
+    ``tau_*``: log-normal shared time constant (days); ``tau_between_scale``: half-normal scale
+    of the sd of ``log tau_i`` (option ``pooled``); ``phi_*``: ``atanh(phi)`` population mean
+    and half-normal scale of its between-person sd; ``trend_sd``: per-person trend over the
+    standardised time; ``lkj_eta``: LKJ shape of the correlation between treatments' effects.
+    """
+
+    effect_mean: float = 0.0
+    effect_sd: float = 2.5
+    between_sd_scale: float = 1.25
+    baseline_mean: float = 0.0
+    baseline_sd: float = 5.0
+    sigma_scale: float = 2.5
+    tau_median: float = 1.0
+    tau_sigma: float = 0.98
+    tau_between_scale: float = 0.5
+    phi_mean: float = 0.2
+    phi_sd: float = 0.5
+    phi_between_scale: float = 0.3
+    trend_sd: float = 2.5
+    lkj_eta: float = 2.0
+
+
+def _lag_matrix(n_days: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """(t - s) for s <= t (0 elsewhere) and the lower-triangular mask."""
+    t = np.arange(n_days)
+    lag = t[:, None] - t[None, :]
+    mask = (lag >= 0).astype(float)
+    return np.where(lag >= 0, lag, 0).astype(float), mask
+
+
+def exposure_grid(treatment: Any, tau: Any, lag: NDArray, mask: NDArray, per_person: bool) -> Any:
+    """Exposure (N, K, T) from daily indicators (N, K, T) as a Toeplitz product (PyTensor).
+
+    ``tau`` is a scalar (shared) or a length-N vector (``per_person``).
+    """
+    import pytensor.tensor as pt
+
+    if per_person:
+        a = pt.exp(-1.0 / tau)[:, None, None]
+        kern = pt.exp(-lag[None, :, :] / tau[:, None, None]) * mask[None, :, :]   # (N, T, T)
+        return (1.0 - a) * pt.matmul(treatment, kern.transpose(0, 2, 1))
+    a = pt.exp(-1.0 / tau)
+    kern = pt.exp(-lag / tau) * mask                                              # (T, T)
+    return (1.0 - a) * pt.matmul(treatment, kern.T)
+
+
+def build_model(
+    arrays: SeriesArrays,
+    priors: HierarchicalPriors | None = None,
+    *,
+    tau: TauMode = "shared",
+    pooled: bool = True,
+) -> pm.Model:
+    """The PyMC model (see the module docstring) for ``arrays``.
+
+    Example:
+        >>> model = build_model(arrays, HierarchicalPriors(), tau="shared")   # doctest: +SKIP
+    """
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    pr = priors or HierarchicalPriors()
+    k = arrays.n_treatments
+    if tau not in ("shared", "pooled", "none"):
+        raise ValueError(f"tau must be 'shared', 'pooled' or 'none', got {tau!r}")
+    coords: dict[str, Any] = {"participant": list(arrays.participants),
+                              "treatment": list(arrays.treatments)}
+    if k > 1:
+        coords["treatment_bis"] = list(arrays.treatments)
+    prev, gap, first = arrays.lags()
+    odd = (gap % 2) == 1
+    pi, di = arrays.participant, arrays.day
+    with pm.Model(coords=coords) as model:
+        # ---- effects
+        if pooled:
+            mu = pm.Normal("mu", pr.effect_mean, pr.effect_sd, dims="treatment")
+            z = pm.Normal("z_beta", 0.0, 1.0, dims=("participant", "treatment"))
+            z_new = pm.Normal("z_new", 0.0, 1.0, dims="treatment")
+            if k == 1:
+                sd_b = pm.HalfNormal("between_sd", pr.between_sd_scale, dims="treatment")
+                beta = pm.Deterministic("beta", mu + z * sd_b, dims=("participant", "treatment"))
+                pm.Deterministic("beta_new", mu + z_new * sd_b, dims="treatment")
+            else:
+                chol, corr, sds = pm.LKJCholeskyCov(
+                    "chol_between", n=k, eta=pr.lkj_eta,
+                    sd_dist=pm.HalfNormal.dist(pr.between_sd_scale, shape=k), compute_corr=True,
+                )
+                pm.Deterministic("between_sd", sds, dims="treatment")
+                pm.Deterministic("between_corr", corr, dims=("treatment", "treatment_bis"))
+                pm.Deterministic("between_cov", chol @ chol.T, dims=("treatment", "treatment_bis"))
+                beta = pm.Deterministic("beta", mu + pt.dot(z, chol.T), dims=("participant", "treatment"))
+                pm.Deterministic("beta_new", mu + pt.dot(chol, z_new), dims="treatment")
+        else:
+            beta = pm.Normal("beta", pr.effect_mean, pr.effect_sd, dims=("participant", "treatment"))
+        # ---- baselines, residual sd, autocorrelation
+        # the sampled level is each person's mean over their observed days; alpha (the control
+        # baseline) follows from it: this decorrelates baselines and effects for the sampler
+        centre = arrays.treatment_share()                                         # (N, K)
+        level = pm.Normal("level", pr.baseline_mean, pr.baseline_sd, dims="participant")
+        pm.Deterministic("alpha", level - (beta * centre).sum(axis=1), dims="participant")
+        sigma = pm.HalfNormal("sigma", pr.sigma_scale, dims="participant")
+        if pooled:
+            phi_pop = pm.Normal("phi_pop_raw", pr.phi_mean, pr.phi_sd)
+            phi_sd = pm.HalfNormal("phi_between_sd", pr.phi_between_scale)
+            w = pm.Normal("z_phi", 0.0, 1.0, dims="participant")
+            phi = pm.Deterministic("phi", pt.tanh(phi_pop + phi_sd * w), dims="participant")
+            pm.Deterministic("phi_pop", pt.tanh(phi_pop))
+        else:
+            phi = pm.Deterministic(
+                "phi", pt.tanh(pm.Normal("phi_raw", pr.phi_mean, pr.phi_sd, dims="participant")),
+                dims="participant")
+        # ---- exposure
+        treat = pt.as_tensor_variable(arrays.treatment)
+        if tau == "none":
+            x = treat
+        else:
+            lag, mask = _lag_matrix(arrays.n_days)
+            log_med = math.log(pr.tau_median)
+            if pooled and tau == "shared":
+                tau_v = pm.LogNormal("tau", log_med, pr.tau_sigma)
+                x = exposure_grid(treat, tau_v, lag, mask, per_person=False)
+            elif pooled:
+                log_tau_pop = pm.Normal("log_tau_pop", log_med, pr.tau_sigma)
+                tau_sd = pm.HalfNormal("tau_between_sd", pr.tau_between_scale)
+                zt = pm.Normal("z_tau", 0.0, 1.0, dims="participant")
+                tau_v = pm.Deterministic("tau", pt.exp(log_tau_pop + tau_sd * zt), dims="participant")
+                pm.Deterministic("tau_pop", pt.exp(log_tau_pop))
+                x = exposure_grid(treat, tau_v, lag, mask, per_person=True)
+            else:
+                tau_v = pm.LogNormal("tau", log_med, pr.tau_sigma, dims="participant")
+                x = exposure_grid(treat, tau_v, lag, mask, per_person=True)
+        mean = level[:, None] + (beta[:, :, None] * (x - centre[:, :, None])).sum(axis=1)  # (N, T)
+        if arrays.trend is not None:
+            delta = pm.Normal("delta", 0.0, pr.trend_sd, dims="participant")
+            mean = mean + delta[:, None] * pt.as_tensor_variable(arrays.trend)
+        # ---- AR(1) likelihood with gaps
+        y = arrays.y
+        mean_obs = mean[pi, di]
+        resid = y - mean_obs
+        phi_o = phi[pi]
+        rho = pt.abs(phi_o) ** gap * pt.where(pt.lt(phi_o, 0) & odd, -1.0, 1.0)
+        rho = pt.where(first, 0.0, rho)
+        cond_mean = mean_obs + rho * resid[prev]
+        cond_sd = sigma[pi] * pt.sqrt(1.0 - rho**2)
+        pm.Normal("y", mu=cond_mean, sigma=cond_sd, observed=y)
+    return model
+
+
+@contextlib.contextmanager
+def quiet_pymc() -> Iterator[None]:
+    """Silence PyMC's informational logging (sampler chatter) within the block."""
+    loggers = [logging.getLogger(n) for n in ("pymc", "pymc.sampling.mcmc", "pytensor")]
+    levels = [lg.level for lg in loggers]
+    try:
+        for lg in loggers:
+            lg.setLevel(logging.ERROR)
+        yield
+    finally:
+        for lg, lv in zip(loggers, levels, strict=True):
+            lg.setLevel(lv)
+
+
+def fit_series(
+    arrays: SeriesArrays,
+    priors: HierarchicalPriors | None = None,
+    *,
+    tau: TauMode = "shared",
+    pooled: bool = True,
+    draws: int = 1000,
+    tune: int = 1000,
+    chains: int = 2,
+    cores: int | None = None,
+    seed: int | None = None,
+    target_accept: float = 0.9,
+    progressbar: bool = False,
+) -> xr.DataTree:
+    """Sample the model with NUTS; returns the posterior as a DataTree (ArviZ 1 layout).
+
+    The ``observed_data`` group is kept; deterministic quantities (``beta``, ``beta_new``,
+    ``between_sd``, ``phi``, ``tau``) are in the ``posterior`` group.
+    """
+    import pymc as pm
+
+    model = build_model(arrays, priors, tau=tau, pooled=pooled)
+    with quiet_pymc(), model:
+        tree = pm.sample(
+            draws=draws, tune=tune, chains=chains, cores=cores if cores is not None else 1,
+            random_seed=seed, target_accept=target_accept, progressbar=progressbar,
+            compute_convergence_checks=False,
+        )
+    return tree
+
+
+def diagnostics(tree: xr.DataTree, var_names: Sequence[str] | None = None) -> dict[str, Any]:
+    """Convergence summary: worst r_hat, smallest bulk/tail ESS, divergences, and warnings.
+
+    Thresholds: r_hat > 1.01, ESS below 100 per chain, any divergent transition.
+    """
+    import arviz as az
+
+    post = tree["posterior"].to_dataset()
+    names = [v for v in (var_names or DIAGNOSTIC_VARS) if v in post.data_vars]
+    sub = post[names]
+    rhat = az.rhat(sub)
+    ess_bulk = az.ess(sub, method="bulk")
+    ess_tail = az.ess(sub, method="tail")
+
+    def worst(ds: Any, fn: Any) -> tuple[float, str | None]:
+        best_v, best_n = None, None
+        for name in ds.data_vars:
+            vals = np.asarray(ds[name].values, dtype=float).ravel()
+            vals = vals[np.isfinite(vals)]
+            if vals.size == 0:
+                continue
+            v = float(fn(vals))
+            if best_v is None or fn([best_v, v]) == v:
+                best_v, best_n = v, str(name)
+        return (float("nan") if best_v is None else best_v), best_n
+
+    r_max, r_var = worst(rhat, np.max)
+    eb_min, eb_var = worst(ess_bulk, np.min)
+    et_min, et_var = worst(ess_tail, np.min)
+    stats = tree["sample_stats"].to_dataset()
+    n_div = int(stats["diverging"].sum()) if "diverging" in stats else 0
+    n_chains = int(post.sizes.get("chain", 1))
+    n_draws = int(post.sizes.get("draw", 0))
+    tree_depth = int(stats["reached_max_treedepth"].sum()) if "reached_max_treedepth" in stats else 0
+    warnings: list[str] = []
+    if math.isfinite(r_max) and r_max > 1.01:
+        warnings.append(f"r_hat up to {r_max:.3f} ({r_var}) > 1.01: chains disagree; sample longer")
+    if math.isfinite(eb_min) and eb_min < 100 * n_chains:
+        warnings.append(f"bulk ESS down to {eb_min:.0f} ({eb_var}); intervals are imprecise")
+    if math.isfinite(et_min) and et_min < 100 * n_chains:
+        warnings.append(f"tail ESS down to {et_min:.0f} ({et_var}); interval ends are imprecise")
+    if n_div:
+        warnings.append(f"{n_div} divergent transitions: the posterior may be biased")
+    if tree_depth:
+        warnings.append(f"{tree_depth} draws hit the maximum tree depth")
+    return {
+        "r_hat_max": r_max, "r_hat_var": r_var,
+        "ess_bulk_min": eb_min, "ess_bulk_var": eb_var,
+        "ess_tail_min": et_min, "ess_tail_var": et_var,
+        "divergences": n_div, "max_treedepth_hits": tree_depth,
+        "chains": n_chains, "draws": n_draws, "warnings": warnings,
+    }
