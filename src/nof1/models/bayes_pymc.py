@@ -1,0 +1,304 @@
+"""The continuous model of :mod:`nof1.models.bayes_exact` in PyMC (NUTS): the general engine and
+the cross-check of the exact one. Same model, same priors (:class:`ModelPriors`).
+
+Likelihood: the AR(1)-with-gaps errors as conditional normals on the observed days,
+``y_1 ~ N(μ_1, σ²)``, ``y_i | y_prev ~ N(μ_i + φ^g·(y_prev − μ_prev), σ²(1 − φ^{2g}))`` with ``g``
+the gap in days. Exposure with τ inside the graph in closed form (no scan): the recursion
+``x_t = a·x_{t−1} + (1 − a)·u_t`` (``a = e^{−1/τ}``) sums to ``x_t = (1 − a)·Σ_{s ≤ t} a^{t−s}·u_s``;
+writing the daily indicator as a sum of its jumps Δ_j on switch days s_j gives
+``x_t = Σ_{j: s_j <= t} Δ_j·(1 − exp(−(t − s_j + 1)/τ))`` — one exponential per observed day and
+switch (a few hundred, not days²), stable for every τ.
+
+The model is built on standardised data (y − mean)/sd with every prior transformed accordingly
+(an affine change of variables: flat priors stay flat, the posterior is the same), so one compiled
+model serves every outcome and replicate of the same structure: models and their NUTS step are
+cached by (treatments, nuisance columns, τ free or fixed), and a new data set only swaps the
+``pm.Data`` containers. PyMC is imported inside the functions (``import nof1`` stays light).
+
+Example:
+    >>> import numpy as np
+    >>> from nof1.models.bayes_exact import ModelPriors, SeriesData
+    >>> from nof1.models.bayes_pymc import fit_pymc
+    >>> u = np.repeat([0, 1, 0, 1], 14).astype(float)
+    >>> y = 5 - u + np.random.default_rng(1).normal(0, 1, 56)
+    >>> post = fit_pymc(SeriesData(y=y, day=np.arange(1, 57), u=u[None]),
+    ...                 ModelPriors.from_scale(10.0), draws=300, tune=300, seed=1)  # doctest: +SKIP
+    >>> post.diagnostics["max_rhat"] < 1.01                                          # doctest: +SKIP
+    True
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from nof1.models.bayes_exact import ModelPriors, SeriesData
+
+if TYPE_CHECKING:
+    import xarray as xr
+
+__all__ = ["PymcPosterior", "clear_cache", "fit_pymc", "RHAT_MAX", "ESS_MIN"]
+
+#: Convergence thresholds: notes are raised when r-hat exceeds / ESS falls below these.
+RHAT_MAX: float = 1.01
+ESS_MIN: float = 400.0
+
+_CACHE: dict[tuple, tuple[Any, Any]] = {}
+
+
+def clear_cache() -> None:
+    """Forget the compiled models (tests of cold compilation use this)."""
+    _CACHE.clear()
+
+
+@dataclass
+class PymcPosterior:
+    """NUTS draws in outcome units plus convergence diagnostics.
+
+    ``tree`` is the ArviZ DataTree (groups ``posterior``, ``sample_stats``, ``observed_data``);
+    ``diagnostics`` holds ``max_rhat``, ``min_ess_bulk``, ``min_ess_tail``, ``divergences`` and
+    ``warnings`` (a list of plain sentences, empty when all is well).
+    """
+
+    data: SeriesData
+    priors: ModelPriors
+    tree: xr.DataTree
+    diagnostics: dict[str, Any] = field(default_factory=dict)
+
+    def draws(self) -> dict[str, NDArray[np.float64]]:
+        """Flattened draws (chains stacked): ``beta`` (n, K), nuisance terms, φ, τ, σ."""
+        post = self.tree["posterior"]
+        out: dict[str, NDArray[np.float64]] = {}
+        beta = np.asarray(post["beta"].values, dtype=float)
+        out["beta"] = beta.reshape(-1, beta.shape[-1])
+        for name in (*self.data.nuisance_names, "phi", "tau", "sigma"):
+            if name in post:
+                out[name] = np.asarray(post[name].values, dtype=float).reshape(-1)
+        return out
+
+
+def _structure(data: SeriesData, priors: ModelPriors) -> tuple[int, int, bool]:
+    return (data.n_treatments, len(data.nuisance_names), priors.tau_fixed is None)
+
+
+def _build(K: int, p_n: int, tau_free: bool) -> tuple[Any, Any]:
+    """The PyMC model of one structure, with placeholder data (swapped by ``pm.set_data``)."""
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    n, n_days = 4, 4
+    with pm.Model() as model:
+        y = pm.Data("y", np.zeros(n))
+        nuis = pm.Data("nuis", np.ones((n, p_n)))
+        prev = pm.Data("prev", np.zeros(n, dtype=np.int64))
+        gap = pm.Data("gap", np.ones(n, dtype=np.int64))
+        has_prev = pm.Data("has_prev", np.zeros(n))
+        b_mu = pm.Data("b_mu", np.zeros(K))
+        b_sd = pm.Data("b_sd", np.ones(K))
+        s_scale = pm.Data("s_scale", 1.0)
+        phi_lo = pm.Data("phi_lo", -0.5)
+        phi_hi = pm.Data("phi_hi", 0.95)
+        alpha = pm.Flat("alpha", shape=p_n)
+        beta = pm.Normal("beta", mu=b_mu, sigma=b_sd, shape=K)
+        sigma = pm.HalfNormal("sigma", sigma=s_scale)
+        phi = pm.Uniform("phi", lower=phi_lo, upper=phi_hi)
+        if tau_free:
+            jumps = pm.Data("jumps", np.zeros((n_days, K)))
+            lag = pm.Data("lag", np.ones((n, n_days)))
+            lag_mask = pm.Data("lag_mask", np.zeros((n, n_days)))
+            tau_mu = pm.Data("tau_mu", 0.0)
+            tau_sd = pm.Data("tau_sd", 1.0)
+            tau = pm.LogNormal("tau", mu=tau_mu, sigma=tau_sd)
+            rise = (1.0 - pt.exp(-lag / tau)) * lag_mask  # response to a unit jump, (n, J)
+            x = pt.dot(rise, jumps)  # (n, K)
+        else:
+            x = pm.Data("x", np.zeros((n, K)))
+        mu = pt.dot(nuis, alpha) + pt.dot(x, beta)
+        rho = pt.pow(phi, gap)
+        cond_mu = mu + has_prev * rho * (y[prev] - mu[prev])
+        cond_sd = sigma * pt.sqrt(1.0 - has_prev * rho * rho)
+        pm.Normal("y_obs", mu=cond_mu, sigma=cond_sd, observed=y)
+        step = pm.NUTS(target_accept=0.9)
+    return model, step
+
+
+def _payload(data: SeriesData, priors: ModelPriors, center: float, scale: float) -> dict[str, Any]:
+    """pm.Data values (standardised) for one series."""
+    n = data.n
+    prev = np.concatenate([[0], np.arange(n - 1)]).astype(np.int64)
+    gaps = data.gaps.copy()
+    gaps[0] = 1
+    has_prev = np.ones(n)
+    has_prev[0] = 0.0
+    out: dict[str, Any] = {
+        "y": (data.y - center) / scale,
+        "nuis": data.nuisance(),
+        "prev": prev,
+        "gap": gaps.astype(np.int64),
+        "has_prev": has_prev,
+        "b_mu": np.asarray(priors.effect_mean, dtype=float) / scale,
+        "b_sd": np.asarray(priors.effect_sd, dtype=float) / scale,
+        "s_scale": priors.sigma_scale / scale,
+        "phi_lo": priors.phi_low,
+        "phi_hi": priors.phi_high,
+    }
+    if priors.tau_fixed is None:
+        switch_days, jumps = _jumps(data.u)
+        lag = (data.day[:, None] - switch_days[None, :] + 1).astype(float)
+        out["jumps"] = jumps
+        out["lag"] = np.maximum(lag, 1.0)
+        out["lag_mask"] = (lag >= 1).astype(float)
+        out["tau_mu"] = math.log(priors.tau_median)
+        out["tau_sd"] = priors.tau_sigma
+    else:
+        out["x"] = data.exposure(float(priors.tau_fixed))
+    return out
+
+
+def _jumps(u: NDArray[np.float64]) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """Switch days (1-based) and the jump of each treatment's daily indicator there, (J,), (J, K).
+
+    At least one row (a zero jump) so that the shapes are never empty.
+    """
+    padded = np.concatenate([np.zeros((u.shape[0], 1)), u], axis=1)
+    d = np.diff(padded, axis=1)  # (K, n_days): jump on day t (1-based t = index + 1)
+    idx = np.flatnonzero(np.any(d != 0, axis=0))
+    if idx.size == 0:
+        return np.array([1], dtype=np.int64), np.zeros((1, u.shape[0]))
+    return (idx + 1).astype(np.int64), d[:, idx].T.copy()
+
+
+def _initvals(data: SeriesData, priors: ModelPriors, y_std: NDArray[np.float64], chains: int,
+              rng: np.random.Generator) -> list[dict[str, Any]]:
+    """Dispersed starting points around a least-squares fit (standardised scale)."""
+    tau0 = priors.tau_median if priors.tau_fixed is None else float(priors.tau_fixed)
+    X = np.column_stack([data.nuisance(), data.exposure(tau0)])
+    coef, *_ = np.linalg.lstsq(X, y_std, rcond=None)
+    resid = y_std - X @ coef
+    s0 = float(max(np.std(resid), 0.05))
+    p_n = data.nuisance().shape[1]
+    out = []
+    for _ in range(chains):
+        d: dict[str, Any] = {
+            "alpha": coef[:p_n] + rng.normal(0, 0.1, p_n),
+            "beta": coef[p_n:] + rng.normal(0, 0.1, data.n_treatments),
+            "sigma": s0 * float(np.exp(rng.normal(0, 0.1))),
+            "phi": float(np.clip(rng.uniform(0.0, 0.6), priors.phi_low + 0.01, priors.phi_high - 0.01)),
+        }
+        if priors.tau_fixed is None:
+            d["tau"] = float(priors.tau_median * np.exp(rng.normal(0, 0.3)))
+        out.append(d)
+    return out
+
+
+def fit_pymc(
+    data: SeriesData,
+    priors: ModelPriors,
+    *,
+    draws: int = 1000,
+    tune: int = 1000,
+    chains: int = 2,
+    seed: int | None = None,
+    cores: int = 1,
+) -> PymcPosterior:
+    """Sample the continuous model with NUTS (the compiled model is reused across calls).
+
+    Args:
+        data, priors: as for :func:`nof1.models.bayes_exact.fit_exact`.
+        draws, tune, chains: NUTS settings (chains run sequentially unless ``cores`` > 1).
+        seed: random seed (starting points and sampling).
+
+    Returns:
+        A :class:`PymcPosterior` with draws in outcome units and diagnostics.
+    """
+    import arviz as az
+    import pymc as pm
+    import xarray as xr
+
+    if priors.n_treatments != data.n_treatments:
+        raise ValueError(f"priors describe {priors.n_treatments} treatments, data has {data.n_treatments}")
+    if priors.phi_fixed is not None:
+        raise ValueError("the PyMC engine estimates phi; phi_fixed is for the exact engine")
+    key = _structure(data, priors)
+    if key not in _CACHE:
+        _CACHE[key] = _build(*key)
+    model, step = _CACHE[key]
+    center = float(np.mean(data.y))
+    scale = float(np.std(data.y))
+    scale = scale if scale > 0 else 1.0
+    payload = _payload(data, priors, center, scale)
+    rng = np.random.default_rng(seed)
+    inits = _initvals(data, priors, payload["y"], chains, rng)
+    with model:
+        pm.set_data(payload)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            raw = pm.sample(
+                draws=draws, tune=tune, chains=chains, cores=cores, step=step, initvals=inits,
+                random_seed=int(rng.integers(2**31)), progressbar=False, quiet=True,
+                compute_convergence_checks=False,
+            )
+    post = raw["posterior"].to_dataset()
+    new = {}
+    alpha = post["alpha"].values  # (chain, draw, p_n)
+    for j, name in enumerate(data.nuisance_names):
+        v = alpha[..., j] * scale
+        new[name] = (("chain", "draw"), v + center if j == 0 else v)
+    new["beta"] = (("chain", "draw", "treatment"), post["beta"].values * scale)
+    new["sigma"] = (("chain", "draw"), post["sigma"].values * scale)
+    new["phi"] = (("chain", "draw"), post["phi"].values)
+    if "tau" in post:
+        new["tau"] = (("chain", "draw"), post["tau"].values)
+    else:
+        new["tau"] = (("chain", "draw"), np.full(post["phi"].shape, float(priors.tau_fixed)))
+    ds = xr.Dataset(new, coords={"chain": post["chain"].values, "draw": post["draw"].values,
+                                 "treatment": np.arange(data.n_treatments)})
+    obs = xr.Dataset({"y": (("obs",), data.y), "day": (("obs",), data.day)})
+    tree = xr.DataTree.from_dict({
+        "posterior": ds,
+        "sample_stats": raw["sample_stats"].to_dataset(),
+        "observed_data": obs,
+    })
+    return PymcPosterior(data=data, priors=priors, tree=tree,
+                         diagnostics=_diagnostics(tree, az, free_tau=priors.tau_fixed is None))
+
+
+def _diagnostics(tree: xr.DataTree, az: Any, *, free_tau: bool) -> dict[str, Any]:
+    """r-hat, bulk/tail ESS over the sampled parameters, divergences, and warnings."""
+    names = ["beta", "sigma", "phi", "alpha"] + (["tau"] if free_tau else [])
+    names = [n for n in names if n in tree["posterior"]]
+    rhat = az.rhat(tree, var_names=names)
+    ess_b = az.ess(tree, var_names=names, method="bulk")
+    ess_t = az.ess(tree, var_names=names, method="tail")
+
+    def _agg(ds: Any, fn: Any) -> float:
+        vals = [float(fn(np.asarray(ds[v].values))) for v in ds.data_vars]
+        return float(fn(np.asarray(vals))) if vals else float("nan")
+
+    div = int(np.asarray(tree["sample_stats"]["diverging"].values).sum())
+    n_chains = int(tree["posterior"].sizes["chain"])
+    out: dict[str, Any] = {
+        "max_rhat": _agg(rhat, np.nanmax),
+        "min_ess_bulk": _agg(ess_b, np.nanmin),
+        "min_ess_tail": _agg(ess_t, np.nanmin),
+        "divergences": div,
+        "chains": n_chains,
+        "draws": int(tree["posterior"].sizes["draw"]),
+    }
+    notes = []
+    if n_chains > 1 and out["max_rhat"] > RHAT_MAX:
+        notes.append(f"r-hat {out['max_rhat']:.3f} > {RHAT_MAX}: the chains disagree; run more "
+                     "draws/tune or use the exact engine")
+    if out["min_ess_bulk"] < ESS_MIN or out["min_ess_tail"] < ESS_MIN:
+        notes.append(f"effective sample size {min(out['min_ess_bulk'], out['min_ess_tail']):.0f} < "
+                     f"{ESS_MIN:.0f}: intervals are imprecise; run more draws")
+    if div > 0:
+        notes.append(f"{div} divergent transition(s): the sampler may have missed part of the "
+                     "posterior; compare with the exact engine")
+    out["warnings"] = notes
+    return out
