@@ -38,7 +38,7 @@ import numpy as np
 
 import nof1
 from nof1.design import _analyse_bayes, _analyse_gls, _Context, compare, evaluate
-from nof1.simulate import simulate_batch
+from nof1.simulation import simulate_batch
 
 ROOT = Path(__file__).resolve().parents[1]
 EFFECT, SD, PHI = -1.5, 1.5, 0.4

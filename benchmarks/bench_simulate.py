@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 
 from nof1 import Protocol
-from nof1.simulate import simulate_batch
+from nof1.simulation import simulate_batch
 
 N = 10_000
 REPEATS = 5

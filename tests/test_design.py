@@ -29,7 +29,7 @@ from nof1.design import (
     estimate_pilot,
     evaluate,
 )
-from nof1.simulate import simulate, simulate_batch
+from nof1.simulation import simulate, simulate_batch
 
 ROOT = Path(__file__).resolve().parents[1]
 BEETROOT = ROOT / "protocols" / "beetroot-juice-rls.yaml"

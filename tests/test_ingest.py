@@ -740,7 +740,7 @@ def test_report_text_and_dict(tmp_path: Path, beetroot: Protocol) -> None:
 
 
 def test_simulated_log_reads_back_cleanly(tmp_path: Path, beetroot: Protocol) -> None:
-    simulate = pytest.importorskip("nof1.simulate").simulate
+    simulate = pytest.importorskip("nof1.simulation").simulate
     log = simulate(beetroot, effect=-1.0, sd=1.5, phi=0.3, seed=3, missing=0.03, codes=True)
     path = tmp_path / "sim.csv"
     log.to_csv(path, index=False)

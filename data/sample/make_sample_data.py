@@ -31,7 +31,7 @@ import pandas as pd
 
 import nof1
 from nof1.models.exposure import exposure
-from nof1.simulate import simulate
+from nof1.simulation import simulate
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]

@@ -29,15 +29,15 @@ _LAZY: dict[str, str] = {
     "read_log": "nof1.data",
     "TrialData": "nof1.data",
     "DataReport": "nof1.data",
-    "simulate": "nof1.simulate",
-    "simulate_batch": "nof1.simulate",
+    "simulate": "nof1.simulation",
+    "simulate_batch": "nof1.simulation",
     "analyze": "nof1.analysis",
     "AnalysisResult": "nof1.analysis",
     "MethodResult": "nof1.analysis",
     "washout_sensitivity": "nof1.analysis",
     "pool": "nof1.pooling",
 }
-_SUBMODULES = {"design", "plot", "report", "analysis", "data", "simulate", "schedule", "models", "pooling"}
+_SUBMODULES = {"design", "plot", "report", "analysis", "data", "simulation", "schedule", "models", "pooling", "safety"}
 
 __all__ = [
     "__version__", "Protocol", "load_protocol", "Nof1Error", "ProtocolError", "DataError",

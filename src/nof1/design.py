@@ -73,7 +73,7 @@ if TYPE_CHECKING:
 
     from nof1.models.bayes_exact import GridSpec, ModelPriors
     from nof1.protocol import Outcome, Protocol
-    from nof1.simulate import SimulatedBatch
+    from nof1.simulation import SimulatedBatch
 
 __all__ = [
     "ALPHA",
@@ -823,7 +823,7 @@ def _simulate_pair(
     """Batches under the effect and under no effect: same seed (allocations, noise, missing days)."""
     from dataclasses import replace
 
-    from nof1.simulate import simulate_batch
+    from nof1.simulation import simulate_batch
 
     common = dict(carryover_days=carryover_days, trend=trend, baseline=baseline, missing=missing,
                   n=sims, seed=seed, allocations="random", include_run_in=True, outcome=outcome.name)
@@ -977,7 +977,7 @@ def evaluate(
         if est is not None:
             baseline = est.mean
         else:
-            from nof1.simulate import default_parameters
+            from nof1.simulation import default_parameters
 
             baseline = default_parameters(o)["baseline"]
     baseline = _check_number("baseline", baseline)

@@ -47,8 +47,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import sys
-import types
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -735,20 +733,3 @@ def simulate_batch(
         outcome_type=otype,
         params=params,
     )
-
-
-# --------------------------------------------------------------------------- name clash guard
-class _CallableModule(types.ModuleType):
-    """This module, callable as :func:`simulate`.
-
-    ``nof1.simulate`` is both this submodule and the public function. Python binds the package
-    attribute to the *module* when the submodule is first imported (e.g. by
-    ``from nof1.simulate import simulate_batch``), which would hide the lazily exported function;
-    making the module callable keeps ``nof1.simulate(protocol, ...)`` working in every import order.
-    """
-
-    def __call__(self, *args: Any, **kwargs: Any) -> pd.DataFrame:
-        return simulate(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
