@@ -1,0 +1,106 @@
+"""Speed of the Bayesian ordinal model: a 56-day 0–10 rating trial, fitted end to end.
+
+Measures, in this fresh process (so the first fit pays for ``import pymc`` and for building the
+model; PyTensor's on-disk compile cache is assumed warm — run the script twice the first time):
+
+* ``first fit``: wall time from before ``import pymc`` to the finished ``fit_bayes_discrete``
+  result (2 chains × 1,000 draws after 1,000 tuning, chains in parallel on 2 cores), i.e. what a
+  user waits for in ``nof1 analyze``;
+* ``refit``: the same model on new data (compiled model reused, only sampling);
+* ``refit, 1 core``: chains one after the other;
+
+with CPU seconds and the load average (the machine is shared, so wall times vary with load).
+The reference point is the R package nof1, which needs ≈ 43 s for the same-sized ordinal fit
+without autocorrelation or carryover (JAGS, its default run length). Target: first fit ≤ 15 s.
+
+Run:
+    PYTENSOR_FLAGS=base_compiledir=.venv/pytensor-cache .venv/bin/python benchmarks/bench_ordinal.py
+
+Example:
+    >>> trial_data(seed=1).protocol.primary.type      # doctest: +SKIP
+    'ordinal'
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+T_START = time.perf_counter()
+C_START = time.process_time()
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from nof1.data import TrialData  # noqa: E402
+from nof1.models.exposure import exposure  # noqa: E402
+from nof1.protocol import Protocol  # noqa: E402
+
+PROTOCOL = Protocol.model_validate({
+    "schema_version": 1, "id": "bench-ordinal", "title": "Ordinal benchmark",
+    "conditions": {"A": {"label": "Placebo", "role": "control"},
+                   "B": {"label": "Active", "role": "treatment"}},
+    "design": {"period_days": 14, "sequence": ["A", "B", "A", "B"]},
+    "outcomes": [{"name": "pain", "type": "ordinal", "range": [0, 10], "better": "lower",
+                  "mcid": 1.0, "role": "primary"}],
+    "analysis": {"carryover": "model"},
+})
+
+
+def trial_data(seed: int, beta: float = -1.0, phi: float = 0.5, sigma: float = 1.0,
+               tau: float = 1.0) -> TrialData:
+    """A simulated 56-day trial: cumulative logit with an AR(1) latent term and carryover."""
+    rng = np.random.default_rng(seed)
+    sched = PROTOCOL.schedule()
+    n = len(sched)
+    x = exposure((sched["condition"] == "B").to_numpy(float), tau)
+    z = np.empty(n)
+    z[0] = sigma * rng.standard_normal()
+    for i in range(1, n):
+        z[i] = phi * z[i - 1] + sigma * np.sqrt(1 - phi**2) * rng.standard_normal()
+    k = np.arange(1, 11) / 11
+    cuts = np.log(k / (1 - k))
+    y = np.searchsorted(cuts, beta * x + z + rng.logistic(size=n)).astype(float)
+    return TrialData.from_frame(PROTOCOL, pd.DataFrame({"day": sched["day"], "pain": y}))
+
+
+def main() -> None:
+    from nof1.analysis.discrete import fit_bayes_discrete
+
+    rows = []
+
+    def run(label: str, seed: int, cores: int | None, t0: float, c0: float) -> None:
+        k0 = os.times()
+        r = fit_bayes_discrete(trial_data(seed), "pain", ("B", "A"), seed=seed, cores=cores)
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        k1 = os.times()
+        workers = (k1.children_user + k1.children_system) - (k0.children_user + k0.children_system)
+        d = r.fit.posterior_draws.diagnostics
+        rows.append({
+            "run": label, "wall_s": round(wall, 2), "cpu_s_main": round(cpu, 2),
+            "cpu_s_workers": round(workers, 2),
+            "compile_s": round(d["compile_seconds"], 2), "sampling_s": round(d["sampling_seconds"], 2),
+            "parallel": d["parallel"], "tree_size": round(d["mean_tree_size"], 1),
+            "r_hat": round(r.extras["r_hat"], 3), "ess_bulk": round(r.extras["ess_bulk"]),
+            "estimate": round(r.estimate, 2), "rating_diff": round(r.extras["rating_difference"]["estimate"], 2),
+        })
+
+    run("first fit (fresh process)", 1, None, T_START, C_START)
+    run("refit (compiled model reused)", 2, None, time.perf_counter(), time.process_time())
+    run("refit, 1 core", 3, 1, time.perf_counter(), time.process_time())
+    table = pd.DataFrame(rows)
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
+        print(table.to_string(index=False))
+    load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
+    print(f"\nload average during the run: {load[0]:.2f} (1 min), {load[1]:.2f} (5 min) on "
+          f"{os.cpu_count()} CPUs (wall times grow with the load of other processes)")
+    first = rows[0]
+    ideal = first["cpu_s_main"] + first["cpu_s_workers"] / 2
+    print(f"first fit {first['wall_s']:.1f} s wall; {first['cpu_s_main']:.1f} CPU-s in the main "
+          f"process (import, build, compile) + {first['cpu_s_workers']:.1f} CPU-s in the 2 chain "
+          f"workers, i.e. about {ideal:.1f} s on 2 otherwise idle cores (target <= 15 s; R nof1 "
+          "~43 s without AR or carryover)")
+
+
+if __name__ == "__main__":
+    main()
