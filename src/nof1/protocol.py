@@ -401,15 +401,15 @@ class Protocol(_Model):
                     )
                 if d.washout_days >= r.min_phase_days:
                     out.append("design.washout_days: must be less than min_phase_days")
-            if d.phase_starts is not None and d.sequence is not None:
-                if len(d.phase_starts) != len(d.sequence) - 1:
+            if (d.phase_starts is not None and d.sequence is not None
+                    and len(d.phase_starts) != len(d.sequence) - 1):
                     out.append(
                         f"design.phase_starts: {len(d.sequence) - 1} start days expected (phases 2..k)"
                     )
         if r is not None and scheme != "fixed" and r.seed is None and d.sequence is None:
             out.append("design.randomization.seed: required to draw the sequence (or give the sequence)")
-        if scheme in ("pairs", "blocks") and d.sequence is not None and not out:
-            if tuple(d.sequence) not in set(self._iter_period_allocations()):
+        if (scheme in ("pairs", "blocks") and d.sequence is not None and not out
+                and tuple(d.sequence) not in set(self._iter_period_allocations())):
                 out.append(
                     f"design.sequence: {d.sequence} is not one the '{scheme}' scheme could have produced"
                 )

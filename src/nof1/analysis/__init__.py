@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from nof1.analysis.base import MethodResult, MethodSpec, get_method, register_method, registered_methods
+from nof1.analysis.base import (
+    MethodResult,
+    MethodSpec,
+    get_method,
+    register_method,
+    registered_methods,
+)
 from nof1.analysis.core import AnalysisResult, analyze, contrasts_for, verdict
 
 __all__ = [

@@ -23,8 +23,7 @@ from typing import TYPE_CHECKING, Any
 from nof1.errors import AnalysisError
 
 if TYPE_CHECKING:
-    from nof1.data import TrialData
-    from nof1.protocol import Outcome
+    pass
 
 Contrast = tuple[str, str]  # (treatment key, control key): effect = treatment minus control
 

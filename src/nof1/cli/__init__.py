@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import sys
 
-from nof1.cli.app import app, run_app
-
 # Importing the command modules registers their commands on ``app``.
-from nof1.cli import protocol_cmds  # noqa: E402,F401  (side effect: commands)
-from nof1.cli import optional_cmds  # noqa: E402,F401
+from nof1.cli import (
+    optional_cmds,  # noqa: E402,F401
+    protocol_cmds,  # noqa: E402,F401  (side effect: commands)
+)
+from nof1.cli.app import app, run_app
 
 
 def main(argv: list[str] | None = None) -> int:

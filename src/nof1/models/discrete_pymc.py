@@ -517,7 +517,9 @@ def _build(structure: ModelStructure, priors: DiscretePriors, values: dict[str, 
     ip = model.initial_point()
     ip_vars = {v.name: ip[v.name] for v in vars_}
     logp_dlogp = model.logp_dlogp_function(vars_, ravel_inputs=True, initial_point=ip)
-    logp_dlogp.trust_input = True
+    # NUTS always passes a float64 vector of the right length: skip PyTensor's input checks
+    # (about 15 µs of a ~60 µs gradient call).
+    logp_dlogp._pytensor_function.trust_input = True
     outs = model.replace_rvs_by_values([model[n] for n in names])
     joined, raveled = join_nonshared_inputs(point=ip_vars, outputs=outs, inputs=vars_,
                                             make_inputs_shared=False)
