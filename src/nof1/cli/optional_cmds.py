@@ -1,12 +1,10 @@
-"""Commands that live in their own modules (analyze, design, pool, demo)."""
+"""Commands that live in their own modules (analyze, design, pool, demo).
+
+Importing them registers their commands on :data:`nof1.cli.app.app`.
+"""
 
 from __future__ import annotations
 
-import importlib
+from nof1.cli import analyze_cmd, demo_cmd, design_cmd, pool_cmd
 
-for _name in ("nof1.cli.analyze_cmd", "nof1.cli.design_cmd", "nof1.cli.pool_cmd", "nof1.cli.demo_cmd"):
-    try:
-        importlib.import_module(_name)
-    except ModuleNotFoundError as _err:  # a command module not written yet
-        if _err.name != _name:
-            raise
+__all__ = ["analyze_cmd", "demo_cmd", "design_cmd", "pool_cmd"]
