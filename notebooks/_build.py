@@ -466,6 +466,289 @@ plt.close("all")
     return new_notebook(cells=cells, metadata=_metadata())
 
 
+# --------------------------------------------------------------------------- 04
+def series_notebook() -> nbformat.NotebookNode:
+    cells = [
+        md("""
+# 4. A series of N-of-1 trials
+
+This notebook is for pooling several people's N-of-1 trials of the same protocol: one joint
+analysis gives each person a sharper answer to "does it work for me?", and gives the group the
+average effect and how much people differ. It uses the bundled six-person series, whose true
+effects are known, so we can check the answers.
+"""),
+        code(SETUP + """
+import json
+"""),
+        md("""
+## Why run a series?
+
+A single N-of-1 trial answers one person's question. When several people run the same protocol —
+each from their own start date, with their own randomised order — a joint analysis answers three
+more:
+
+* **the average effect μ** in people like these (what a conventional group trial reports);
+* **how much people differ**, the between-person sd σ: does the treatment help everyone a
+  little, or some people a lot and others not at all?
+* **what a new person can expect** before trying it: the predictive distribution of μ + σ·z.
+
+It can also sharpen each person's own answer. A hierarchical (partially pooled) model treats each
+person's effect as drawn from the population distribution, so a noisy single-trial estimate is
+pulled — *shrunk* — towards the group mean: more when the person's own data say little and people
+seem alike, less when their data are clear or people clearly differ. This *borrowing of strength*
+is the approach of Zucker et al. (1997), who combined single-patient trials with a Bayesian
+hierarchical model (Zucker DR, Schmid CH, McIntosh MW, D'Agostino RB, Selker HP, Lau J. Combining
+single patient (N-of-1) trials to estimate population treatment effects and to evaluate
+individual patient responses to treatment. *J Clin Epidemiol* 1997;50:401–410).
+"""),
+        md("""
+## The series log
+
+`data/sample/series_log.csv` holds six simulated people who each ran the beetroot-juice protocol
+of notebook 2: a 14-day run-in, then four randomised pairs of 14-day periods, rating their
+restless-legs severity every night (0–10, lower is better). It is one file with a `participant`
+column; the conditions are logged with their unblinded keys (`A` placebo juice, `B` beetroot
+juice). `read_log` reads a series like a single trial, and works out each person's start date and
+randomised sequence from their own rows.
+"""),
+        code("""
+protocol = nof1.load_protocol(ROOT / "protocols" / "beetroot-juice-rls.yaml")
+series = nof1.read_log(ROOT / "data" / "sample" / "series_log.csv", protocol)
+print("\\n".join(series.report.text().splitlines()[:3]))
+
+people = pd.DataFrame({
+    pid: {"start": info["start"], "sequence": " ".join(info["sequence"]),
+          "read from": info["sequence_source"],
+          "trial days logged": f"{info['days_logged']} of {info['days_expected']}"}
+    for pid, info in series.report.participants.items()
+}).T
+people
+"""),
+        md("""
+Everyone has their own calendar and their own order of the eight periods (`series.report.text()`
+gives the full account, including that the start dates were inferred from the first logged day).
+Because the data are simulated, the truth is on file — the sequences above are the allocations
+listed in `data/sample/true_parameters.json`, which also holds each person's true effect. We load
+it now and look at the effects only at the end.
+"""),
+        code("""
+truth = json.loads((ROOT / "data" / "sample" / "true_parameters.json").read_text())["series_log"]
+assert all(people.loc[p, "sequence"].replace(" ", "") == t["allocation"]
+           for p, t in truth["participants"].items())
+"""),
+        md("""
+## A first look
+
+Before any model: each person's plain difference in mean severity between beetroot and placebo
+days, with the protocol's 4 washout days at the start of each period left out.
+"""),
+        code("""
+d = series.data
+steady = d[(d["phase"] == "trial") & ~d["washout"].astype(bool)]
+raw = steady.pivot_table(index="participant", columns="condition_taken", values="severity",
+                         aggfunc="mean")
+raw["B − A"] = raw["B"] - raw["A"]
+raw.round(2)
+"""),
+        md("""
+Everyone's severity is lower on beetroot juice, by between about 0.2 and 2.3 points. How much of
+that spread is real difference between people, and how much is the noise of a 16-week trial with
+autocorrelated nights? That is what the pooled models sort out.
+
+## The classical counterpart: a linear mixed model
+
+The textbook analysis of a series is a linear mixed model with a random intercept and a random
+treatment effect for each person. `method="mixedlm"` fits it (statsmodels, REML) in about a
+second. It is here for comparison only: it treats the days as independent — **ignoring the
+autocorrelation** of symptoms from one night to the next — and deals with **carryover** only by
+dropping the washout days, so its intervals are too narrow.
+"""),
+        code("""
+classical = nof1.pool(series, method="mixedlm", seed=1, own="none")
+print(classical.notes[0])
+classical.summary()[["participant", "estimate", "ci_low", "ci_high"]].round(2)
+"""),
+        md("""
+## The hierarchical Bayesian model
+
+`nof1.pool` fits one PyMC model to the whole series. Each person has their own baseline, noise
+level and night-to-night autocorrelation (partially pooled), and — because these trials are
+longer than 12 weeks — their own linear trend. Each person's effect is β_i = μ + σ·z_i. The
+protocol says `carryover: model`, so by default the effect also builds up and fades with a time
+constant τ shared by everyone.
+
+**Small sampling, for the tutorial only.** The default fit (2 chains × 1000 draws after 1000
+tuning steps, with τ) takes a minute or more, much of it compiling the model the first time. To
+keep this notebook quick we draw 2 × 300 after 300 tuning steps and leave out the carryover term
+(`tau="none"`: the effect switches on and off at once), a smaller model that compiles and samples
+somewhat faster. With 14-day periods and carryover of a day or two this pulls the estimates
+slightly towards zero, because the first days of each period are counted at full effect. For a
+real analysis run the pre-registered model with the default sampling —
+`nof1.pool(series, seed=1)`, or on the command line
+`nof1 pool protocols/beetroot-juice-rls.yaml data/sample/series_log.csv` — and set
+`PYTENSOR_FLAGS=base_compiledir=<folder>` so the compiled model is reused next time.
+
+`pool` also analyses each person's trial on its own (the exact single-trial Bayesian model of
+notebook 2) so that their own and their shrunken estimates can be compared.
+"""),
+        code("""
+result = nof1.pool(series, seed=1, draws=300, tune=300, chains=2, cores=1, tau="none")
+print("each person's own trial analysed alone with:", result.own_method)
+"""),
+        md("""
+First, convergence. The two chains should agree (r̂ at most 1.01), there should be enough
+effectively independent draws (ESS: at least 100 per chain) and no divergent transitions.
+`result.notes` says in words what falls short. With only 300 draws per chain some warnings are
+expected here: they mean "sample longer before trusting the second decimal" — which is what the
+default settings do.
+"""),
+        code("""
+diag = result.diagnostics
+print(f"worst r_hat {diag['r_hat_max']:.3f} ({diag['r_hat_var']}); "
+      f"smallest bulk ESS {diag['ess_bulk_min']:.0f} ({diag['ess_bulk_var']}); "
+      f"smallest tail ESS {diag['ess_tail_min']:.0f} ({diag['ess_tail_var']}); "
+      f"divergences {diag['divergences']}")
+for note in result.notes:
+    print("note:", note)
+"""),
+        md("""
+## What the group learns
+
+Effects are beetroot minus placebo in severity points, so negative is better; the MCID (the
+smallest change that matters) is 1 point.
+"""),
+        code("""
+mcid = protocol.primary.mcid
+pop, between, new = result.population, result.between_sd, result.new_person
+
+def interval(e, sign="+"):
+    return f"{e['estimate']:{sign}.2f} (95% interval {e['ci_low']:{sign}.2f} to {e['ci_high']:{sign}.2f})"
+
+print("population mean effect μ:", interval(pop))
+print(f"    P(μ < 0) = {pop['prob_benefit']:.2f};  P(μ < −{mcid:g}) = {pop['prob_meaningful_benefit']:.2f}")
+print("between-person sd σ:     ", interval(between, sign=""))
+print("a new person's effect:   ", interval(new))
+print(f"    P(a new person benefits at all) = {new['prob_benefit']:.2f}")
+print(f"    P(a new person benefits meaningfully, by more than {mcid:g} point) = "
+      f"{new['prob_meaningful_benefit']:.2f}")
+print()
+print(f"simulated from: μ = {truth['effect_distribution']['mean']}, σ = "
+      f"{truth['effect_distribution']['sd']}; the six drawn effects average "
+      f"{truth['drawn_effect_mean']}")
+"""),
+        md("""
+The group is almost sure that beetroot juice helps *on average*, but not that the average benefit
+reaches the MCID: μ's interval runs from well under one point to beyond it. With six people the
+between-person sd is poorly pinned down — its interval runs from nearly zero to more than one
+point — so the prediction for a new person is wide: they would very likely benefit somewhat, but
+the chance of a meaningful benefit is below one half. That is the honest answer for the next
+person considering the juice: try it, in your own N-of-1 trial.
+
+## What each person learns
+
+Each person's shrunken estimate next to their own single-trial estimate, the mixed model's
+estimate and the true effect the data were simulated with:
+"""),
+        code("""
+rows = result.summary().query("kind == 'participant'").set_index("participant")
+blups = classical.summary().query("kind == 'participant'").set_index("participant")
+table = pd.DataFrame({
+    "true effect": pd.Series({p: t["severity_effect"] for p, t in truth["participants"].items()}),
+    "own": rows["own_estimate"], "own low": rows["own_ci_low"], "own high": rows["own_ci_high"],
+    "shrunken": rows["estimate"], "shrunken low": rows["ci_low"], "shrunken high": rows["ci_high"],
+    "P(meaningful benefit)": rows["prob_meaningful_benefit"],
+    "mixed model": blups["estimate"],
+}).astype(float)
+table.round(2)
+"""),
+        code("""
+true = table["true effect"]
+for name in ("own", "shrunken"):
+    rmse = ((table[name] - true) ** 2).mean() ** 0.5
+    width = (table[f"{name} high"] - table[f"{name} low"]).mean()
+    covered = (table[f"{name} low"] <= true) & (true <= table[f"{name} high"])
+    print(f"{name:>8}: root-mean-square error {rmse:.2f}, mean 95% interval width {width:.2f}, "
+          f"intervals covering the true effect: {covered.sum()} of {len(true)}")
+"""),
+        md("""
+Read the table against the truth. Shrinkage pulls everyone towards the group mean, and the pooled
+intervals are narrower — the borrowed strength. For P02 and P04, whose own trials overstated and
+understated their effects, that helps. But shrinkage is a bet that people are alike unless their
+data clearly say otherwise, and in this series the bet does not pay off on average:
+
+* **P06** really is different (true effect −2.54, about 2.5 population sds from the mean), and
+  their own trial shows it. With six people the model cannot tell a truly different person from a
+  lucky one, so it pulls P06 a long way towards the group, and the shrunken interval misses the
+  truth.
+* **P01 and P05** have small true effects (−0.38 and −0.30), which their own trials happened to
+  estimate closely; shrinkage moves them towards the mean of about −1.
+
+The six drawn effects happen to be more spread out (sd about 0.8) than the population they were
+drawn from (σ = 0.6), while the data of six people suggest less spread than that, so the model
+shrinks more than the truth warrants. The mixed model, whose point estimate of σ is larger, shrinks less. Over many
+series shrinkage lowers the average error — in the checks of `docs/scaling.md` it did so in 37 of
+48 simulated series of eight people — but not for every person or every series. Report both
+estimates; for a person whose own trial is clear, their own estimate is their answer, and the
+shrunken one says how it looks in the light of everyone else.
+
+## The forest plot
+
+The forest plot shows the same numbers: for each person their own estimate (open circle) and
+shrunken estimate (filled), then the population mean and a new person (diamonds). The grey band is
+±MCID: effects inside it are too small to matter.
+"""),
+        code("""
+fig = plot.pooled_forest(result)
+"""),
+        md("""
+`result.summary()` and `result.forest_data()` are the tables behind this, and `result.to_dict()`
+(or `to_json()`) is the machine-readable result of `nof1 pool --json`, with the seed, settings,
+diagnostics and the protocol's fingerprint for reproducibility:
+"""),
+        code("""
+path = OUT / "pooled-severity.json"
+path.write_text(result.to_json())
+summary = result.to_dict()
+print(path.name, "keys:", ", ".join(summary))
+print("settings:", summary["settings"])
+"""),
+        md("""
+## Scaling up: many people, many machines
+
+The pooled model is one joint fit whose cost grows linearly with the number of people; its chains
+can run in parallel on one machine (`cores=2`). The per-person work — each person's own
+single-trial analysis, or one simulation per grid point of a design sweep — is independent, and
+`nof1.distributed` runs it either here, one after the other, or on a
+[Dask](https://distributed.dask.org) cluster when given a `Client`. Each task's seed comes from
+the run's seed and the task's identity (the participant id), never from the worker, so results do
+not depend on where they ran. Without a client it runs locally:
+"""),
+        code("""
+from nof1.distributed import map_participants
+
+def own_gls(single_trial, *, seed):
+    res = nof1.analyze(single_trial, outcomes=["severity"], methods=["gls_ar1"], seed=seed)
+    return round(res.get("severity", "gls_ar1").estimate, 2)
+
+map_participants(own_gls, series, seed=1)     # no client: runs here
+"""),
+        md("""
+On a cluster the same call takes `client=Client(...)` — for example
+`Client(LocalCluster(n_workers=2))` on one machine, or `Client("tcp://scheduler:8786")` for a
+cluster started with `dask scheduler` and `dask worker` — and `nof1.pool(series, client=client)`
+runs the own fits there. Functions sent to process-based workers must be importable (defined in a
+module, not in a notebook). We do not start a cluster here: `docs/scaling.md` has the details, the
+measured cost of the pooled model (50 people × 56 days: 30–45 s on two cores, more when the
+machine is busy) and
+`run_design_sweep` for design grids.
+"""),
+        code("""
+plt.close("all")
+"""),
+    ]
+    return new_notebook(cells=cells, metadata=_metadata())
+
+
 def _metadata() -> dict:
     return {
         "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
@@ -477,15 +760,36 @@ NOTEBOOKS = {
     "01_design_a_trial.ipynb": design_notebook,
     "02_analyse_beetroot_trial.ipynb": analyse_notebook,
     "03_carryover_and_washout.ipynb": carryover_notebook,
+    "04_series_of_trials.ipynb": series_notebook,
 }
+
+
+def _keep_ids(nb: nbformat.NotebookNode, path: Path) -> None:
+    """Reuse the cell ids of the notebook already at ``path`` for cells that did not change.
+
+    nbformat gives new cells random ids, so without this every rebuild would rewrite every
+    notebook; with it, an unchanged notebook comes out byte-identical.
+    """
+    if not path.exists():
+        return
+    old = nbformat.read(path, as_version=4)
+    for new_cell, old_cell in zip(nb.cells, old.cells, strict=False):
+        if (new_cell.cell_type, new_cell.source) == (old_cell.cell_type, old_cell.source) and "id" in old_cell:
+            new_cell.id = old_cell.id
 
 
 def main() -> None:
     for name, build in NOTEBOOKS.items():
         nb = build()
+        path = HERE / name
+        _keep_ids(nb, path)
         nbformat.validate(nb)
-        nbformat.write(nb, HERE / name)
-        print("wrote", HERE / name)
+        text = nbformat.writes(nb) + "\n"
+        if path.exists() and path.read_text(encoding="utf-8") == text:
+            print("unchanged", path)
+            continue
+        path.write_text(text, encoding="utf-8")
+        print("wrote", path)
 
 
 if __name__ == "__main__":
