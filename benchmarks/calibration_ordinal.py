@@ -130,6 +130,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--trials", type=int, default=34, help="trials per cell (6 cells)")
     ap.add_argument("--seed", type=int, default=2026)
+    ap.add_argument("--out", type=Path, default=OUT, help="CSV file for the per-trial rows")
     ap.add_argument("--compare-independent", action="store_true",
                     help="also fit every trial without the latent AR(1) term")
     args = ap.parse_args()
@@ -150,8 +151,8 @@ def main() -> None:
         print(f"  {done}/{len(cells) * args.trials} trials, {time.perf_counter() - t_start:.0f} s",
               flush=True)
     df = pd.DataFrame(rows)
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    df.to_csv(OUT, index=False)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    df.to_csv(args.out, index=False)
     with pd.option_context("display.width", 200, "display.max_columns", 20,
                            "display.float_format", "{:.3f}".format):
         print("\nBayesian ordinal model (AR(1) latent, carryover modelled): 95% intervals")
@@ -162,7 +163,7 @@ def main() -> None:
     runtime = time.perf_counter() - t_start
     print(f"\n{len(df)} trials in {runtime / 60:.1f} min ({runtime / len(df):.1f} s per trial"
           f"{' incl. the independent-days fit' if args.compare_independent else ''}); load average "
-          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; wrote {OUT}")
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; wrote {args.out}")
 
 
 if __name__ == "__main__":

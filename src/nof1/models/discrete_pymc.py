@@ -23,13 +23,17 @@ binary      Bernoulli, logit link; β a log odds ratio (conditional on z).
 z_1 = σ·ε_1, z_i = φ^{g_i}·z_{i−1} + σ·√(1 − φ^{2 g_i})·ε_i (g_i = days since the previous
 observation), which gives exactly corr(z_t, z_s) = φ^|t−s|. The recursion is one custom PyTensor
 Op (:class:`AR1Filter`, O(n) forward and adjoint passes, compiled by numba) instead of an n×n
-Cholesky factor, which keeps a gradient evaluation at ~40 µs for a 56-day trial.
+Cholesky factor, which keeps a gradient evaluation at ~45 µs for a 56-day trial.
 
-Why AR(1) on the latent scale (and not independent days or a random period effect)? A simulation
-check (``benchmarks/calibration_ordinal.py --compare-independent``; 0–10 ratings, 56 days ABAB,
-latent φ = 0.6, σ = 1, τ = 1 d) gave 95 % interval coverage of the true β of 0.95 with the AR(1)
-latent but only 0.80 when the same data were fitted with independent days (intervals ~35 %
-too narrow), because consecutive days carry less information than independent ones. A random
+Why AR(1) on the latent scale (and not independent days or a random period effect)? Simulation
+check (``benchmarks/calibration_ordinal.py --compare-independent``: 204 simulated 56-day ABAB
+trials, 0–10 ratings, latent AR(1) with σ = 1 and φ ∈ {0.3, 0.6}, τ = 1 d, β ∈ {0, −0.75, −1.5};
+every trial fitted both ways): with the AR(1) latent the 95 % intervals covered the true β in
+93.1 % of trials and the true rating difference in 92.2 %, and the standardised errors
+(estimate − truth)/(half-width/1.96) had sd 1.00 — interval widths right on average. Fitted to the
+same data with independent days (``autocorrelation=False``) the intervals were ~22 % narrower and
+covered only 87.3 % (β) / 87.7 % (rating difference), down to 79 % at φ = 0.6, with standardised
+errors of sd 1.19: consecutive days carry less information than independent ones. A random
 period effect captures within-period correlation but not the decay across period boundaries, and
 with 4 periods its variance is barely identified; the AR(1) term is the direct analogue of the
 continuous model's errors and reduces to independent days when φ → 0.
