@@ -152,3 +152,20 @@ def test_options_reach_analyze(capsys, monkeypatch) -> None:
     assert code == 0
     assert seen["engine"] == "exact" and seen["seed"] == 9 and seen["outcomes"] == ["severity"]
     assert seen["methods"] == ["gls_ar1"] and callable(seen["progress"])
+
+
+def test_json_lists_safety_alerts_and_benefit_harm(capsys) -> None:
+    code, out, err = run(capsys, "analyze", BEETROOT, LOG, "--outcome", "severity,systolic_bp",
+                         "--methods", "bayes,gls_ar1", "--engine", "exact", "--json", "--seed", "3")
+    assert code == 0, err
+    doc = json.loads(out)
+    alerts = doc["safety"]["alerts"]
+    # the planted safety events of the sample (data/sample/README.md): headache 8, systolic BP 88
+    assert [(a["date"], a["outcome"], a["value"]) for a in alerts] == [
+        ("2027-01-22", "headache", 8.0), ("2027-02-10", "systolic_bp", 88.0)]
+    assert all(a["message"] and a["rule"] in ("below", "at_least", "above") for a in alerts)
+    bh = doc["safety"]["benefit_harm"]
+    # headache (a safety outcome) was not analysed here, so no joint probability — and it says why
+    assert bh["available"] is False and "headache" in bh["reason"] and bh["probability"] is None
+    sbp = doc["outcomes"]["systolic_bp"]["methods"]
+    assert sbp["bayes"]["estimate"] < 0 and sbp["gls_ar1"]["estimate"] < 0  # BP falls on beetroot

@@ -917,13 +917,7 @@ def design_comparison(
 def __getattr__(name: str) -> Any:
     """``pooled_forest`` is ``nof1.plot_pooling.forest_plot_pooled`` (imported on first use)."""
     if name == "pooled_forest":
-        try:
-            from nof1.plot_pooling import forest_plot_pooled
-        except ModuleNotFoundError as err:
-            if err.name != "nof1.plot_pooling":
-                raise
-            raise AttributeError(
-                "pooled_forest needs nof1.plot_pooling (the series-of-trials module), which is not installed"
-            ) from None
+        from nof1.plot_pooling import forest_plot_pooled
+
         return forest_plot_pooled
     raise AttributeError(f"module 'nof1.plot' has no attribute '{name}'")

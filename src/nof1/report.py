@@ -59,8 +59,8 @@ if TYPE_CHECKING:
     from nof1.data import TrialData
     from nof1.protocol import Outcome, Protocol
 
-__all__ = ["SECTION_IDS", "METHOD_DESCRIPTIONS", "benefit_harm_sentence", "default_benefit_harm",
-           "normalise_alerts", "render", "to_html"]
+__all__ = ["SECTION_IDS", "METHOD_DESCRIPTIONS", "benefit_harm_sentence", "normalise_alerts",
+           "render", "to_html"]
 
 #: ``id`` of every top-level section, in the order they appear.
 SECTION_IDS: tuple[str, ...] = (
@@ -238,43 +238,12 @@ def normalise_alerts(alerts: Iterable[Any] | None) -> list[dict[str, Any]]:
     return out
 
 
-def _default_alerts(trial_data: TrialData) -> list[Any] | None:
-    """Alerts from :mod:`nof1.safety` when it is installed (None when it is not)."""
-    try:
-        from nof1.safety import safety_alerts
-    except ModuleNotFoundError as err:
-        if err.name != "nof1.safety":
-            raise
-        return None
-    return list(safety_alerts(trial_data))
-
-
-def default_benefit_harm(result: AnalysisResult) -> Any:
-    """:func:`nof1.safety.benefit_harm` of ``result`` (None when the safety module is missing).
-
-    If it fails on these results, the failure is returned as an unavailable summary with its
-    reason, so that the report and the command line still show everything else — and say why
-    this line is missing.
-    """
-    try:
-        from nof1.safety import benefit_harm
-    except ModuleNotFoundError as err:
-        if err.name != "nof1.safety":
-            raise
-        return None
-    try:
-        return benefit_harm(result)
-    except (ValueError, TypeError, KeyError, AttributeError) as err:
-        return {"available": False,
-                "reason": f"the benefit–harm computation failed ({type(err).__name__}: {err})"}
-
-
 @dataclass
 class _Context:
     result: AnalysisResult
     trial_data: TrialData
     protocol: Protocol
-    alerts: list[dict[str, Any]] | None
+    alerts: list[dict[str, Any]]
     benefit_harm: Any
     sensitivity: pd.DataFrame | None
     figures: bool
@@ -283,10 +252,6 @@ class _Context:
 # --------------------------------------------------------------------------- sections
 def _section_alerts(ctx: _Context) -> str:
     checked = [o for o in ctx.protocol.outcomes if o.role == "safety"]
-    if ctx.alerts is None:
-        body = ("<p>Safety alerts were not checked (the safety module is not installed). Look at the "
-                "safety outcomes below.</p>")
-        return f'<section id="safety-alerts" class="alerts"><h2>Safety alerts</h2>{body}</section>'
     if not ctx.alerts:
         what = ", ".join(_e(o.display) for o in checked) or "no safety outcomes declared"
         body = f"<p>No safety alert on any day. Checked: {what}.</p>"
@@ -484,7 +449,7 @@ def benefit_harm_sentence(protocol: Protocol, bh: Any) -> str:
         'No benefit–harm probability: bayes was not run.'
     """
     if bh is None:
-        return "No benefit–harm probability (the safety module is not installed)."
+        return "No benefit–harm probability."
     if isinstance(bh, str):
         return bh
     if not isinstance(bh, Mapping):
@@ -884,10 +849,10 @@ def to_html(
         result: the result of :func:`nof1.analyze` (it carries the protocol and the trial data).
         sensitivity: the table of :func:`nof1.washout_sensitivity` (optional; the section says
             how to produce it when missing).
-        alerts: safety alerts (:func:`nof1.safety.safety_alerts`); default: computed by
-            :mod:`nof1.safety` when it is installed. Pass ``[]`` to state that there are none.
+        alerts: safety alerts (:func:`nof1.safety.safety_alerts`); default: those of the result's
+            trial data. Pass ``[]`` to state that there are none.
         benefit_harm: the benefit–harm summary (:func:`nof1.safety.benefit_harm`); default:
-            computed by :mod:`nof1.safety` when installed.
+            :meth:`AnalysisResult.benefit_harm`.
         figures: embed the figures (SVG); False gives a text-only report (faster).
 
     Example:
@@ -896,12 +861,8 @@ def to_html(
         True
     """
     td = result.trial_data
-    if alerts is None:
-        found = _default_alerts(td)
-        alert_list = None if found is None else normalise_alerts(found)
-    else:
-        alert_list = normalise_alerts(alerts)
-    bh = default_benefit_harm(result) if benefit_harm is None else benefit_harm
+    alert_list = normalise_alerts(result.safety_alerts() if alerts is None else alerts)
+    bh = result.benefit_harm() if benefit_harm is None else benefit_harm
     ctx = _Context(result=result, trial_data=td, protocol=result.protocol, alerts=alert_list,
                    benefit_harm=bh, sensitivity=sensitivity, figures=figures)
     p = ctx.protocol

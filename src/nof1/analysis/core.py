@@ -94,6 +94,29 @@ class AnalysisResult:
         v = self.verdicts.get(outcome, {})
         return v.get(contrast or next(iter(v), ""), None) if v else None
 
+    # ------------------------------------------------------------------ safety
+    def safety_alerts(self) -> list[dict[str, Any]]:
+        """Every day a safety outcome crossed its ``alert`` threshold (:func:`nof1.safety.safety_alerts`).
+
+        Example:
+            >>> [a["message"] for a in res.safety_alerts()]        # doctest: +SKIP
+            ['systolic_bp 88 below 90']
+        """
+        from nof1.safety import safety_alerts
+
+        return [a.to_dict() for a in safety_alerts(self.trial_data)]
+
+    def benefit_harm(self, contrast: str | None = None) -> dict[str, Any]:
+        """P(meaningful benefit on the primary and no meaningful harm) (:func:`nof1.safety.benefit_harm`).
+
+        Example:
+            >>> res.benefit_harm()["probability"]                  # doctest: +SKIP
+            0.41
+        """
+        from nof1.safety import benefit_harm
+
+        return benefit_harm(self, contrast=contrast)
+
     # ------------------------------------------------------------------ tables
     def summary(self) -> pd.DataFrame:
         """Tidy table: one row per outcome × contrast × method."""
@@ -143,6 +166,7 @@ class AnalysisResult:
                 entry["contrast"] = next(iter(contrasts), None)
                 entry["contrasts"] = contrasts
             out["outcomes"][outcome] = entry
+        out["safety"] = {"alerts": self.safety_alerts(), "benefit_harm": self.benefit_harm()}
         for key, value in self.extras.items():
             out[key] = value
         out["reproducibility"] = self.reproducibility()

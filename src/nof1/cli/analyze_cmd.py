@@ -51,39 +51,6 @@ def split_names(values: Sequence[str] | None) -> list[str] | None:
     return list(dict.fromkeys(out)) or None
 
 
-def find_alerts(trial_data: TrialData) -> list[dict[str, Any]] | None:
-    """Safety alerts of the log from :mod:`nof1.safety` (None when that module is not installed).
-
-    Example:
-        >>> [a["message"] for a in find_alerts(td)]        # doctest: +SKIP
-        ['systolic_bp 88 mmHg below 90 mmHg']
-    """
-    try:
-        from nof1.safety import safety_alerts
-    except ModuleNotFoundError as err:
-        if err.name != "nof1.safety":
-            raise
-        return None
-    from nof1.report import normalise_alerts
-
-    return normalise_alerts(safety_alerts(trial_data))
-
-
-def find_benefit_harm(result: AnalysisResult) -> Any:
-    """The benefit–harm summary from :mod:`nof1.safety` (None when that module is not installed).
-
-    A failure inside it is reported as an unavailable summary with the reason (so the rest of the
-    results are still shown), never hidden.
-
-    Example:
-        >>> find_benefit_harm(result)["probability"]      # doctest: +SKIP
-        0.41
-    """
-    from nof1.report import default_benefit_harm
-
-    return default_benefit_harm(result)
-
-
 def _fmt(value: Any, digits: int = 2) -> str:
     if value is None:
         return "–"
@@ -145,17 +112,14 @@ def _method_row(r: MethodResult) -> tuple[list[str], str]:
              _fmt_prob(x.get("prob_meaningful_benefit"))], "; ".join(detail))
 
 
-def print_alerts(alerts: Iterable[Mapping[str, Any]] | None, out: Console) -> None:
-    """Safety alerts first, in red, one line each (or a line saying none / not checked).
+def print_alerts(alerts: Iterable[Mapping[str, Any]], out: Console) -> None:
+    """Safety alerts first, in red, one line each (or a line saying there are none).
 
     Example:
         >>> from rich.console import Console
         >>> print_alerts([], Console(highlight=False))
         safety alerts: none
     """
-    if alerts is None:
-        out.print("safety alerts: not checked (nof1.safety is not installed)", markup=False, style="yellow")
-        return
     alerts = list(alerts)
     if not alerts:
         out.print("safety alerts: none", markup=False, style="green")
@@ -244,17 +208,11 @@ def fit_with_progress(trial_data: TrialData, *, quiet: bool = False, **kwargs: A
 def washout_table(trial_data: TrialData, outcome: str | None = None) -> Any:
     """The washout sensitivity table of ``outcome`` at the protocol's washout lengths.
 
-    None when the sensitivity module is not installed.
-
     Example:
         >>> washout_table(td, "severity")[["washout_days", "method", "estimate"]]   # doctest: +SKIP
     """
-    try:
-        from nof1.analysis.sensitivity import washout_sensitivity
-    except ModuleNotFoundError as err:
-        if err.name != "nof1.analysis.sensitivity":
-            raise
-        return None
+    from nof1.analysis.sensitivity import washout_sensitivity
+
     return washout_sensitivity(trial_data, outcome, days=None)
 
 
@@ -306,11 +264,11 @@ def analyze(
         td, quiet=quiet, outcomes=split_names(outcome), methods=split_names([methods] if methods else None),
         seed=seed, **options,
     )
-    alerts = find_alerts(td)
+    alerts = result.safety_alerts()
     if as_json:
         print(json.dumps(result.to_dict(), indent=2))
     else:
-        print_result(result, console, alerts=alerts, benefit_harm=find_benefit_harm(result))
+        print_result(result, console, alerts=alerts, benefit_harm=result.benefit_harm())
     if report is not None:
         _write_report(result, report, alerts=alerts, force=force, quiet=quiet)
 

@@ -2,8 +2,8 @@
 
 Steps: validate the bundled protocol (OK + fingerprint) → ingest the messy sample log and show
 what was found in it → ingest the clean log → analyse it → write ``nof1-demo/report.html`` in the
-current directory. Every step says what it did; anything not available (a module not installed,
-an outcome left out to keep the demo fast) is said, with the command that runs it.
+current directory. Every step says what it did; anything left out to keep the demo fast is said,
+with the command that runs it.
 
 The demo analyses continuous outcomes with the exact (grid) Bayesian engine. For outcomes whose
 Bayesian model needs PyMC (ordinal and count outcomes) it runs only the classical methods, because
@@ -20,13 +20,7 @@ from typing import Annotated, Any
 
 import typer
 
-from nof1.cli.analyze_cmd import (
-    find_alerts,
-    find_benefit_harm,
-    fit_with_progress,
-    print_result,
-    washout_table,
-)
+from nof1.cli.analyze_cmd import fit_with_progress, print_result, washout_table
 from nof1.cli.app import app, console, err_console, handles_errors
 from nof1.errors import Nof1Error
 
@@ -139,24 +133,6 @@ def merge_results(parts: list[Any], protocol: Any) -> Any:
                           verdicts={k: verdicts.get(k, {}) for k in order})
 
 
-def _not_available() -> list[str]:
-    """Lines naming the pieces of the workflow that are not installed yet."""
-    import importlib.util
-
-    from nof1.analysis.base import registered_methods
-
-    out: list[str] = []
-    methods = registered_methods()
-    if "bayes" not in methods:
-        out.append("Bayesian analysis (nof1.analysis.bayes) is not available: no probabilities and no "
-                   "verdict; the classical methods are shown")
-    if importlib.util.find_spec("nof1.safety") is None:
-        out.append("safety checks (nof1.safety) are not available: no safety alerts or benefit–harm line")
-    if importlib.util.find_spec("nof1.analysis.sensitivity") is None:
-        out.append("washout sensitivity (nof1.analysis.sensitivity) is not available")
-    return out
-
-
 @app.command()
 @handles_errors
 def demo(
@@ -204,8 +180,6 @@ def demo(
     skipped = [] if all_outcomes else slow_outcomes(p)
     fast = [o.name for o in p.ordered_outcomes if o not in skipped]
     options: dict[str, Any] = {} if all_outcomes else {"engine": "exact"}
-    for line in _not_available():
-        console.print(f"not yet available: {line}", markup=False, style="yellow")
     if skipped:
         names = ", ".join(f"{o.name} ({o.type})" for o in skipped)
         console.print(f"to keep the demo under a minute, the Bayesian model is skipped for: {names} — it "
@@ -219,8 +193,8 @@ def demo(
     for o in skipped:
         parts.append(fit_with_progress(td, outcomes=[o.name], methods=_fast_methods(o), seed=seed))
     result = merge_results(parts, p) if len(parts) > 1 else parts[0]
-    alerts = find_alerts(td)
-    print_result(result, console, alerts=alerts, benefit_harm=find_benefit_harm(result), show_data=False)
+    alerts = result.safety_alerts()
+    print_result(result, console, alerts=alerts, benefit_harm=result.benefit_harm(), show_data=False)
 
     _step(5, total, f"Write the report {DEMO_DIR}/{REPORT_NAME}")
     out_dir.mkdir(exist_ok=True)

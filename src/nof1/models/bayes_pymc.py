@@ -38,6 +38,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from nof1.models.bayes_exact import ModelPriors, SeriesData
+from nof1.models.determinism import with_ieee_math
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -196,6 +197,7 @@ def _initvals(data: SeriesData, priors: ModelPriors, y_std: NDArray[np.float64],
     return out
 
 
+@with_ieee_math
 def fit_pymc(
     data: SeriesData,
     priors: ModelPriors,

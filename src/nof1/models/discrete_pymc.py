@@ -88,6 +88,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from nof1.constants import TAU_PRIOR_MEDIAN, TAU_PRIOR_SIGMA
+from nof1.models.determinism import with_ieee_math
 
 __all__ = [
     "AR1_PHI_HIGH",
@@ -528,7 +529,12 @@ def _build(structure: ModelStructure, priors: DiscretePriors, values: dict[str, 
     joined, raveled = join_nonshared_inputs(point=ip_vars, outputs=outs, inputs=vars_,
                                             make_inputs_shared=False)
     params_fn = pm.pytensorf.compile([raveled], joined, on_unused_input="ignore")
-    shapes = [tuple(np.shape(v)) for v in params_fn(DictToArrayBijection.map(ip_vars).data)]
+    q0 = DictToArrayBijection.map(ip_vars).data
+    shapes = [tuple(np.shape(v)) for v in params_fn(q0)]
+    # Evaluate the gradient once here: the numba backend compiles on the first call, and doing it
+    # before the chains are forked means the worker processes inherit the machine code instead of
+    # each compiling it again (cold cache: 41 s → see benchmarks/bench_ordinal.py).
+    logp_dlogp(q0)
     return _Compiled(
         structure=s, model=model, vars=vars_, logp_dlogp=logp_dlogp, params_fn=params_fn,
         param_names=names, param_shapes=shapes, initial_point=ip_vars,
@@ -748,6 +754,7 @@ def _parallel_chains(structure: ModelStructure, seeds: list[int], tune: int, dra
         return None
 
 
+@with_ieee_math
 def fit_discrete(
     family: Family,
     data: DiscreteData,

@@ -51,6 +51,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from nof1.models.determinism import with_ieee_math
+
 if TYPE_CHECKING:
     import pymc as pm
     import xarray as xr
@@ -334,6 +336,7 @@ def quiet_pymc() -> Iterator[None]:
             lg.setLevel(lv)
 
 
+@with_ieee_math
 def fit_series(
     arrays: SeriesArrays,
     priors: HierarchicalPriors | None = None,
