@@ -758,8 +758,6 @@ SAMPLE = ROOT / "data" / "sample"
 
 def test_messy_sample_reports_every_planted_defect_at_its_line(beetroot: Protocol) -> None:
     path = SAMPLE / "beetroot_log_messy.csv"
-    if not path.exists():
-        pytest.skip("data/sample/beetroot_log_messy.csv not generated")
     planted = json.loads((SAMPLE / "planted_defects.json").read_text())
     td = read_log(path, beetroot)
     found = {(d.line, d.kind, d.column) for d in td.report.defects}
@@ -779,8 +777,6 @@ def test_messy_sample_reports_every_planted_defect_at_its_line(beetroot: Protoco
 
 
 def test_clean_sample_and_series_sample(beetroot: Protocol) -> None:
-    if not (SAMPLE / "series_log.csv").exists():
-        pytest.skip("data/sample not generated")
     clean = read_log(SAMPLE / "beetroot_log.csv", beetroot)
     assert [d.kind for d in clean.report.defects if d.severity != "info"] == ["deviation"]
     assert clean.report.days_missing == 4 and clean.report.adherence["days_below_1"] == 3

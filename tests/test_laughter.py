@@ -39,7 +39,8 @@ from nof1.analysis.discrete import fit_bayes_discrete  # noqa: E402
 from nof1.data import TrialData  # noqa: E402
 from nof1.protocol import Protocol  # noqa: E402
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "reference" / "datasets" / "nof1_laughter.csv"
+# a copy of ../shared/reference/datasets/nof1_laughter.csv (tests/fixtures/reference/README.md)
+DATA = Path(__file__).resolve().parent / "fixtures" / "reference" / "nof1_laughter.csv"
 R_MEAN, R_LOW, R_HIGH, R_MEDIAN, R_P_POS = -0.3239, -1.9775, 1.3160, -0.3218, 0.3500
 R_CUT_MEANS = [-3.672, -2.796, -2.441, -2.087, -0.755, 0.040, 0.434, 0.849, 1.967, 2.330]
 
@@ -60,7 +61,6 @@ def laughter_trial() -> TrialData:
     return TrialData.from_frame(protocol, frame)
 
 
-@pytest.mark.skipif(not DATA.exists(), reason="reference dataset not available")
 @pytest.mark.slow
 def test_laughter_matches_r_nof1() -> None:
     td = laughter_trial()

@@ -15,8 +15,6 @@ from nof1.data import TrialData
 from nof1.protocol import Protocol
 
 REF = Path(__file__).resolve().parent / "fixtures" / "reference"
-if not REF.exists():
-    REF = Path(__file__).resolve().parents[2] / "shared" / "reference" / "datasets"
 
 
 def references(name: str) -> list[dict]:

@@ -17,8 +17,6 @@ from nof1.data import TrialData
 from nof1.protocol import Protocol
 
 REF = Path(__file__).resolve().parent / "fixtures" / "reference"
-if not REF.exists():  # the repository's copy of the shared references
-    REF = Path(__file__).resolve().parents[2] / "shared" / "reference" / "datasets"
 
 
 def make_protocol(design: dict[str, Any], conditions: str = "AB", better: str = "lower") -> Protocol:

@@ -264,9 +264,8 @@ def test_log_has_the_user_format_and_round_trips(beetroot: Protocol) -> None:
 
 
 def test_log_round_trips_through_read_log(beetroot: Protocol, tmp_path: Path) -> None:
-    read_log = getattr(__import__("nof1.data", fromlist=["read_log"]), "read_log", None)
-    if read_log is None:
-        pytest.skip("nof1.read_log is not written yet")
+    from nof1.data import read_log
+
     log = simulate(beetroot, effect=-1.0, sd=1.5, phi=0.3, seed=3, missing=0.03, codes=True)
     path = tmp_path / "log.csv"
     log.to_csv(path, index=False)
