@@ -166,6 +166,6 @@ def test_json_lists_safety_alerts_and_benefit_harm(capsys) -> None:
     assert all(a["message"] and a["rule"] in ("below", "at_least", "above") for a in alerts)
     bh = doc["safety"]["benefit_harm"]
     # headache (a safety outcome) was not analysed here, so no joint probability — and it says why
-    assert bh["available"] is False and "headache" in bh["reason"] and bh["probability"] is None
+    assert bh["available"] is False and "headache (safety) has no posterior" in bh["reason"] and bh["probability"] is None
     sbp = doc["outcomes"]["systolic_bp"]["methods"]
     assert sbp["bayes"]["estimate"] < 0 and sbp["gls_ar1"]["estimate"] < 0  # BP falls on beetroot

@@ -169,7 +169,8 @@ def test_benefit_harm_unavailable_when_draws_missing() -> None:
     assert out["available"] is False and out["probability"] is None
     assert "systolic_bp" in out["reason"] and "could not fit" in out["reason"]
     res2 = result_with(p, {"severity": ok, "nausea": ok, "weight": ok})
-    assert "not analysed" in benefit_harm(res2)["reason"]
+    assert "systolic_bp (safety) has no posterior for B-A: the bayes method was not run on it" in (
+        benefit_harm(res2)["reason"])
     res3 = result_with(p, {"severity": PosteriorFit(None), "systolic_bp": ok, "nausea": ok,
                            "weight": ok})
     assert "no posterior draws" in benefit_harm(res3)["reason"]

@@ -236,10 +236,10 @@ def benefit_harm(
         res = analysis_result.results.get(o.name, {}).get(label, {}).get(method)
         d = outcome_draws(res, label)
         if d is None:
-            why = ("was not analysed" if res is None else
-                   f"has no posterior draws ({res.reason})" if not res.available else
-                   "has no posterior draws")
-            return _unavailable(f"{o.name}: the {method} result for {label} {why}",
+            why = (f"the {method} method was not run on it" if res is None else
+                   f"its {method} fit is not available ({res.reason})" if not res.available else
+                   f"its {method} fit has no posterior draws")
+            return _unavailable(f"{o.name} ({o.role}) has no posterior for {label}: {why}",
                                 primary.name, names)
         draws[o.name] = d
     sign = -1.0 if primary.better == "lower" else 1.0
