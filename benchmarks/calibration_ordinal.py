@@ -24,6 +24,9 @@ the runtime.
 Run:
     PYTENSOR_FLAGS=base_compiledir=.venv/pytensor-cache \\
         .venv/bin/python benchmarks/calibration_ordinal.py --compare-independent
+    # 100 more trials of one cell (new seeds), written to their own file:
+    .venv/bin/python benchmarks/calibration_ordinal.py --cell=-1.5,0.6 --first-trial 34 \
+        --trials 100 --out benchmarks/out/calibration_ordinal_cell.csv
 
 Example:
     >>> td, truth = simulate_trial(beta=-0.75, phi=0.3, seed=1)    # doctest: +SKIP
@@ -133,12 +136,24 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=OUT, help="CSV file for the per-trial rows")
     ap.add_argument("--compare-independent", action="store_true",
                     help="also fit every trial without the latent AR(1) term")
+    ap.add_argument("--cell", action="append", default=None, metavar="BETA,PHI",
+                    help="run only this cell (repeatable), e.g. --cell=-1.5,0.6")
+    ap.add_argument("--first-trial", type=int, default=0,
+                    help="index of the first trial per cell (to add new trials to an earlier run)")
     args = ap.parse_args()
+    all_cells = [(b, p) for b in BETAS for p in PHIS]
+    chosen = all_cells
+    if args.cell:
+        chosen = [tuple(float(v) for v in c.split(",")) for c in args.cell]
+        unknown = [c for c in chosen if c not in all_cells]
+        if unknown:
+            ap.error(f"unknown cell(s) {unknown}; cells are {all_cells}")
     t_start = time.perf_counter()
     rows = []
-    cells = [(b, p) for b in BETAS for p in PHIS]
-    for ci, (beta, phi) in enumerate(cells):
-        for i in range(args.trials):
+    cells = chosen
+    for beta, phi in cells:
+        ci = all_cells.index((beta, phi))     # seeds depend on the cell, not on the selection
+        for i in range(args.first_trial, args.first_trial + args.trials):
             seed = args.seed + 10_000 * ci + i
             td, truth = simulate_trial(beta, phi, seed)
             row = {"beta": beta, "phi": phi, "trial": i, "seed": seed,
@@ -147,7 +162,7 @@ def main() -> None:
             if args.compare_independent:
                 row.update(fit_row(td, truth, seed, False, "indep_"))
             rows.append(row)
-        done = (ci + 1) * args.trials
+        done = (cells.index((beta, phi)) + 1) * args.trials
         print(f"  {done}/{len(cells) * args.trials} trials, {time.perf_counter() - t_start:.0f} s",
               flush=True)
     df = pd.DataFrame(rows)
