@@ -30,7 +30,6 @@ from __future__ import annotations
 import base64
 import html
 import io
-import math
 import string
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -50,6 +49,7 @@ from nof1.constants import (
     VERDICT_NO_EFFECT,
 )
 from nof1.errors import Nof1Error
+from nof1.formatting import fmt_number, fmt_p, fmt_prob
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -127,35 +127,15 @@ def _e(value: Any) -> str:
 
 
 def _num(value: Any, digits: int = 2) -> str:
-    if value is None:
-        return "–"
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return _e(value)
-    if not math.isfinite(v):
-        return "–"
-    return f"{v:.{digits}f}".replace("-", "−")
+    return _e(fmt_number(value, digits, minus="−"))
 
 
 def _pct(p: Any) -> str:
-    if p is None:
-        return "–"
-    p = float(p)
-    if p < 0.01:
-        return "&lt;1%" if p > 0 else "0%"
-    if p > 0.99:
-        return "&gt;99%" if p < 1 else "100%"
-    return f"{p:.0%}"
+    return _e(fmt_prob(p))
 
 
 def _p(p: Any) -> str:
-    if p is None:
-        return "–"
-    p = float(p)
-    if p < 0.001:
-        return "&lt;0.001"
-    return f"{p:.3f}" if p < 0.1 else f"{p:.2f}"
+    return _e(fmt_p(p))
 
 
 def _interval(r: MethodResult) -> str:

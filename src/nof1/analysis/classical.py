@@ -114,6 +114,34 @@ def _counts_problem(days: pd.DataFrame, contrast: Contrast, washout: int, minimu
     return None
 
 
+def prepare_days(
+    name: str, trial_data: TrialData, outcome: Outcome | str, contrast: Contrast,
+    washout_days: int | None, min_days: int,
+) -> tuple[Outcome, pd.DataFrame, int] | MethodResult:
+    """The usable days of a method, or the unavailable result saying why there are none.
+
+    Checks the contrast, drops the washout (``washout_days`` or the protocol's), and requires
+    ``min_days`` usable days in each compared condition. Returns ``(outcome, days, washout)``.
+
+    Example:
+        >>> prep = prepare_days("gls_ar1", td, "severity", ("B", "A"), None, 3)   # doctest: +SKIP
+        >>> if isinstance(prep, MethodResult): print(prep.reason)                 # doctest: +SKIP
+    """
+    o = resolve_outcome(trial_data, outcome)
+    problem = contrast_problem(trial_data.protocol, contrast)
+    if problem:
+        return MethodResult.unavailable(name, o.name, contrast, problem)
+    w = resolve_washout(trial_data.protocol, washout_days)
+    try:
+        days = usable_days(trial_data, o.name, w)
+    except ValueError as err:
+        return MethodResult.unavailable(name, o.name, contrast, str(err))
+    problem = _counts_problem(days, contrast, w, min_days)
+    if problem:
+        return MethodResult.unavailable(name, o.name, contrast, problem)
+    return o, days, w
+
+
 def _constant_problem(values: np.ndarray, what: str = "outcome") -> str | None:
     if values.size and np.ptp(values) == 0:
         return f"all usable values of the {what} are equal ({values[0]:g}): there is no variation to analyse"
@@ -166,19 +194,11 @@ def gls_ar1(
         (-1.48, 0.43)
     """
     name = "gls_ar1"
-    o = resolve_outcome(trial_data, outcome)
+    prep = prepare_days(name, trial_data, outcome, contrast, washout_days, MIN_DAYS_PER_CONDITION)
+    if isinstance(prep, MethodResult):
+        return prep
+    o, days, w = prep
     protocol = trial_data.protocol
-    problem = contrast_problem(protocol, contrast)
-    if problem:
-        return MethodResult.unavailable(name, o.name, contrast, problem)
-    w = resolve_washout(protocol, washout_days)
-    try:
-        days = usable_days(trial_data, o.name, w)
-    except ValueError as err:
-        return MethodResult.unavailable(name, o.name, contrast, str(err))
-    problem = _counts_problem(days, contrast, w, MIN_DAYS_PER_CONDITION)
-    if problem:
-        return MethodResult.unavailable(name, o.name, contrast, problem)
     problem = _constant_problem(days["y"].to_numpy())
     if problem:
         return MethodResult.unavailable(name, o.name, contrast, problem)
@@ -387,19 +407,10 @@ def welch_naive(
     from scipy import stats
 
     name = "welch_naive"
-    o = resolve_outcome(trial_data, outcome)
-    protocol = trial_data.protocol
-    problem = contrast_problem(protocol, contrast)
-    if problem:
-        return MethodResult.unavailable(name, o.name, contrast, problem)
-    w = resolve_washout(protocol, washout_days)
-    try:
-        days = usable_days(trial_data, o.name, w)
-    except ValueError as err:
-        return MethodResult.unavailable(name, o.name, contrast, str(err))
-    problem = _counts_problem(days, contrast, w, MIN_DAYS_PER_CONDITION)
-    if problem:
-        return MethodResult.unavailable(name, o.name, contrast, problem)
+    prep = prepare_days(name, trial_data, outcome, contrast, washout_days, MIN_DAYS_PER_CONDITION)
+    if isinstance(prep, MethodResult):
+        return prep
+    o, days, w = prep
     d = days[days["condition"].isin(contrast)]
     problem = _constant_problem(d["y"].to_numpy())
     if problem:

@@ -37,11 +37,7 @@ import numpy as np
 from nof1.analysis.base import Contrast, MethodResult, register_method
 from nof1.analysis.classical import (
     _constant_problem,
-    _counts_problem,
-    contrast_problem,
-    resolve_outcome,
-    resolve_washout,
-    usable_days,
+    prepare_days,
 )
 from nof1.constants import CI_LEVEL
 
@@ -184,19 +180,10 @@ def _fit_index(
     index: str, trial_data: TrialData, outcome: Outcome | str, contrast: Contrast,
     ci_level: float, washout_days: int | None,
 ) -> MethodResult:
-    o = resolve_outcome(trial_data, outcome)
-    protocol = trial_data.protocol
-    problem = contrast_problem(protocol, contrast)
-    if problem:
-        return MethodResult.unavailable(index, o.name, contrast, problem)
-    w = resolve_washout(protocol, washout_days)
-    try:
-        days = usable_days(trial_data, o.name, w)
-    except ValueError as err:
-        return MethodResult.unavailable(index, o.name, contrast, str(err))
-    problem = _counts_problem(days, contrast, w, MIN_DAYS_NONOVERLAP)
-    if problem:
-        return MethodResult.unavailable(index, o.name, contrast, problem)
+    prep = prepare_days(index, trial_data, outcome, contrast, washout_days, MIN_DAYS_NONOVERLAP)
+    if isinstance(prep, MethodResult):
+        return prep
+    o, days, w = prep
     yt = days.loc[days["condition"] == contrast[0], "y"].to_numpy(dtype=float)
     yc = days.loc[days["condition"] == contrast[1], "y"].to_numpy(dtype=float)
     problem = _constant_problem(np.concatenate([yt, yc]))

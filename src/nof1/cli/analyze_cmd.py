@@ -23,6 +23,9 @@ from rich.console import Console
 
 from nof1.cli.app import app, console, err_console, handles_errors
 from nof1.errors import Nof1Error
+from nof1.formatting import fmt_number as _fmt
+from nof1.formatting import fmt_p as _fmt_p
+from nof1.formatting import fmt_prob as _fmt_prob
 
 if TYPE_CHECKING:
     from nof1.analysis.base import MethodResult
@@ -49,33 +52,6 @@ def split_names(values: Sequence[str] | None) -> list[str] | None:
     for v in values:
         out.extend(part.strip() for part in str(v).split(",") if part.strip())
     return list(dict.fromkeys(out)) or None
-
-
-def _fmt(value: Any, digits: int = 2) -> str:
-    if value is None:
-        return "–"
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return str(value)
-    return f"{v:.{digits}f}" if v == v else "–"
-
-
-def _fmt_p(p: float | None) -> str:
-    if p is None:
-        return "–"
-    return "<0.001" if p < 0.001 else (f"{p:.3f}" if p < 0.1 else f"{p:.2f}")
-
-
-def _fmt_prob(p: Any) -> str:
-    if p is None:
-        return "–"
-    p = float(p)
-    if p < 0.01:
-        return "<1%" if p > 0 else "0%"
-    if p > 0.99:
-        return ">99%" if p < 1 else "100%"
-    return f"{p:.0%}"
 
 
 def _method_row(r: MethodResult) -> tuple[list[str], str]:

@@ -22,27 +22,11 @@ from rich.table import Table
 
 from nof1.cli.app import app, console, err_console, handles_errors
 from nof1.errors import DataError
+from nof1.formatting import fmt_number as _num
+from nof1.formatting import fmt_prob as _prob
 
 if TYPE_CHECKING:
     from nof1.pooling import ContrastPool, PooledResult
-
-
-def _num(v: Any, digits: int = 2) -> str:
-    if v is None:
-        return "–"
-    v = float(v)
-    return "–" if v != v else f"{v:.{digits}f}"
-
-
-def _prob(p: Any) -> str:
-    if p is None:
-        return "–"
-    p = float(p)
-    if p < 0.01:
-        return "<1%" if p > 0 else "0%"
-    if p > 0.99:
-        return ">99%" if p < 1 else "100%"
-    return f"{p:.0%}"
 
 
 def _interval(e: dict[str, Any] | None) -> str:
