@@ -6,7 +6,7 @@
   + 8 x 14 days, trend on), next to ``gls_ar1_batch`` on the same trials [bayes + gls <= 10 s]
 * PyMC engine: cold fit in a fresh process with an empty compile directory [<= 10 s], warm refit
   of a new data set with the compiled model [<= 3 s], both 2 chains x (1000 tune + 1000 draws),
-  run one after the other on one core.
+  the chains in parallel on the 2 cores.
 
 Times are CPU (process) seconds, so that other work on a shared machine does not inflate them;
 the PyMC figures are wall-clock seconds of a subprocess (compilation uses the C/LLVM toolchains)

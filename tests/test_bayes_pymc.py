@@ -39,12 +39,12 @@ def test_engines_agree_on_simulated_data():
     for i, data in enumerate(cases):
         s = fit_exact(data, priors).summary()
         # Monte Carlo error of a 2.5% quantile is about 2.7 / sqrt(ESS) posterior sd: with
-        # ESS > 8,000 the 0.1-sd tolerance below is more than 3 Monte Carlo standard errors.
-        post = fit_pymc(data, priors, draws=5000, tune=700, chains=4, cores=2, seed=10 + i)
+        # ESS > 7,000 the 0.1-sd tolerance below is more than 3 Monte Carlo standard errors.
+        post = fit_pymc(data, priors, draws=6000, tune=700, chains=4, cores=2, seed=10 + i)
         d = post.diagnostics
         assert d["max_rhat"] < 1.01 and d["min_ess_bulk"] > 3000 and d["divergences"] == 0, d
         ess_beta = float(az.ess(post.tree, var_names=["beta"], method="tail")["beta"].min())
-        assert ess_beta > 8000, ess_beta
+        assert ess_beta > 7000, ess_beta
         b = post.draws()["beta"][:, 0]
         sd = s["posterior_sd"]
         assert abs(b.mean() - s["posterior_mean"]) < 0.05 * sd, i

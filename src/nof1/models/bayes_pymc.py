@@ -11,9 +11,12 @@ switch (a few hundred, not days²), stable for every τ.
 
 The model is built on standardised data (y − mean)/sd with every prior transformed accordingly
 (an affine change of variables: flat priors stay flat, the posterior is the same), so one compiled
-model serves every outcome and replicate of the same structure: models and their NUTS step are
-cached by (treatments, nuisance columns, τ free or fixed), and a new data set only swaps the
-``pm.Data`` containers. PyMC is imported inside the functions (``import nof1`` stays light).
+model serves every outcome and replicate of the same structure: compiled models (the log density
+and its gradient, compiled once and evaluated once before any chain is forked) are cached by
+(treatments, nuisance columns, τ free or fixed), and a new data set only swaps the ``pm.Data``
+containers. Chains run PyMC's NUTS in forked processes (:mod:`nof1.models.nuts`) — ``pm.sample``
+would compile further functions and pickle the sampler into every worker on each call. PyMC is
+imported inside the functions (``import nof1`` stays light).
 
 Example:
     >>> import numpy as np
@@ -30,7 +33,7 @@ Example:
 from __future__ import annotations
 
 import math
-import warnings
+import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -49,7 +52,20 @@ __all__ = ["PymcPosterior", "clear_cache", "fit_pymc", "RHAT_MAX", "ESS_MIN"]
 RHAT_MAX: float = 1.01
 ESS_MIN: float = 400.0
 
-_CACHE: dict[tuple, tuple[Any, Any]] = {}
+
+
+@dataclass
+class _Compiled:
+    """One model structure, compiled: its log density and gradient on the raveled free variables."""
+
+    model: Any
+    vars: list
+    logp_dlogp: Any
+    initial_point: dict[str, np.ndarray]
+    point_map_info: Any
+
+
+_CACHE: dict[tuple, _Compiled] = {}
 
 
 def clear_cache() -> None:
@@ -87,10 +103,11 @@ def _structure(data: SeriesData, priors: ModelPriors) -> tuple[int, int, bool]:
     return (data.n_treatments, len(data.nuisance_names), priors.tau_fixed is None)
 
 
-def _build(K: int, p_n: int, tau_free: bool) -> tuple[Any, Any]:
+def _build(K: int, p_n: int, tau_free: bool) -> _Compiled:
     """The PyMC model of one structure, with placeholder data (swapped by ``pm.set_data``)."""
     import pymc as pm
     import pytensor.tensor as pt
+    from pymc.blocking import DictToArrayBijection
 
     n, n_days = 4, 4
     with pm.Model() as model:
@@ -124,8 +141,18 @@ def _build(K: int, p_n: int, tau_free: bool) -> tuple[Any, Any]:
         cond_mu = mu + has_prev * rho * (y[prev] - mu[prev])
         cond_sd = sigma * pt.sqrt(1.0 - has_prev * rho * rho)
         pm.Normal("y_obs", mu=cond_mu, sigma=cond_sd, observed=y)
-        step = pm.NUTS(target_accept=0.9)
-    return model, step
+    vars_ = model.continuous_value_vars
+    ip = model.initial_point()
+    ip_vars = {v.name: ip[v.name] for v in vars_}
+    logp_dlogp = model.logp_dlogp_function(vars_, ravel_inputs=True, initial_point=ip)
+    # NUTS always passes a float64 vector of the right length: skip PyTensor's input checks.
+    logp_dlogp._pytensor_function.trust_input = True
+    q0 = DictToArrayBijection.map(ip_vars)
+    # Evaluate once here: the numba backend compiles on the first call, and doing it before the
+    # chains are forked lets the worker processes inherit the machine code.
+    logp_dlogp(q0.data)
+    return _Compiled(model=model, vars=vars_, logp_dlogp=logp_dlogp, initial_point=ip_vars,
+                     point_map_info=q0.point_map_info)
 
 
 def _payload(data: SeriesData, priors: ModelPriors, center: float, scale: float) -> dict[str, Any]:
@@ -206,14 +233,16 @@ def fit_pymc(
     tune: int = 1000,
     chains: int = 2,
     seed: int | None = None,
-    cores: int = 1,
+    cores: int | None = None,
 ) -> PymcPosterior:
     """Sample the continuous model with NUTS (the compiled model is reused across calls).
 
     Args:
         data, priors: as for :func:`nof1.models.bayes_exact.fit_exact`.
-        draws, tune, chains: NUTS settings (chains run sequentially unless ``cores`` > 1).
-        seed: random seed (starting points and sampling).
+        draws, tune, chains: NUTS settings (PyMC's NUTS with its default adaptation).
+        seed: random seed (starting points and sampling); the draws depend only on it.
+        cores: chains run in this many forked processes (default: one per chain, up to the
+            number of CPUs); 1 runs them one after the other.
 
     Returns:
         A :class:`PymcPosterior` with draws in outcome units and diagnostics.
@@ -222,6 +251,8 @@ def fit_pymc(
     import pymc as pm
     import xarray as xr
 
+    from nof1.models.nuts import sample_chains
+
     if priors.n_treatments != data.n_treatments:
         raise ValueError(f"priors describe {priors.n_treatments} treatments, data has {data.n_treatments}")
     if priors.phi_fixed is not None:
@@ -229,45 +260,84 @@ def fit_pymc(
     key = _structure(data, priors)
     if key not in _CACHE:
         _CACHE[key] = _build(*key)
-    model, step = _CACHE[key]
+    comp = _CACHE[key]
     center = float(np.mean(data.y))
     scale = float(np.std(data.y))
     scale = scale if scale > 0 else 1.0
     payload = _payload(data, priors, center, scale)
     rng = np.random.default_rng(seed)
     inits = _initvals(data, priors, payload["y"], chains, rng)
-    with model:
+    starts = [_to_unconstrained(comp, d, priors) for d in inits]
+    chain_seeds = [int(v) for v in rng.integers(2**62, size=chains)]
+    n_cores = min(chains, os.cpu_count() or 1) if cores is None else max(1, int(cores))
+    with comp.model:
         pm.set_data(payload)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            raw = pm.sample(
-                draws=draws, tune=tune, chains=chains, cores=cores, step=step, initvals=inits,
-                random_seed=int(rng.integers(2**31)), progressbar=False, quiet=True,
-                compute_convergence_checks=False,
-            )
-    post = raw["posterior"].to_dataset()
+    runs = sample_chains(comp, chain_seeds, tune, draws, 0.9, n_cores=n_cores, starts=starts)
+    raw = _from_unconstrained(comp, np.stack([r.draws for r in runs]), priors)
     new = {}
-    alpha = post["alpha"].values  # (chain, draw, p_n)
+    alpha = raw["alpha"]  # (chain, draw, p_n), standardised
     for j, name in enumerate(data.nuisance_names):
         v = alpha[..., j] * scale
         new[name] = (("chain", "draw"), v + center if j == 0 else v)
-    new["beta"] = (("chain", "draw", "treatment"), post["beta"].values * scale)
-    new["sigma"] = (("chain", "draw"), post["sigma"].values * scale)
-    new["phi"] = (("chain", "draw"), post["phi"].values)
-    if "tau" in post:
-        new["tau"] = (("chain", "draw"), post["tau"].values)
+    new["beta"] = (("chain", "draw", "treatment"), raw["beta"] * scale)
+    new["sigma"] = (("chain", "draw"), raw["sigma"] * scale)
+    new["phi"] = (("chain", "draw"), raw["phi"])
+    if "tau" in raw:
+        new["tau"] = (("chain", "draw"), raw["tau"])
     else:
-        new["tau"] = (("chain", "draw"), np.full(post["phi"].shape, float(priors.tau_fixed)))
-    ds = xr.Dataset(new, coords={"chain": post["chain"].values, "draw": post["draw"].values,
-                                 "treatment": np.arange(data.n_treatments)})
+        new["tau"] = (("chain", "draw"), np.full(raw["phi"].shape, float(priors.tau_fixed)))
+    coords = {"chain": np.arange(chains), "draw": np.arange(draws)}
+    ds = xr.Dataset(new, coords={**coords, "treatment": np.arange(data.n_treatments)})
+    stats = xr.Dataset({
+        "diverging": (("chain", "draw"), np.stack([r.diverging for r in runs])),
+        "tree_size": (("chain", "draw"), np.stack([r.tree_size for r in runs])),
+        "tree_depth": (("chain", "draw"), np.stack([r.depth for r in runs])),
+        "step_size": (("chain", "draw"), np.stack([np.full(draws, r.step_size) for r in runs])),
+    }, coords=coords, attrs={"parallel": int(bool(runs and runs[0].forked))})
     obs = xr.Dataset({"y": (("obs",), data.y), "day": (("obs",), data.day)})
-    tree = xr.DataTree.from_dict({
-        "posterior": ds,
-        "sample_stats": raw["sample_stats"].to_dataset(),
-        "observed_data": obs,
-    })
+    tree = xr.DataTree.from_dict({"posterior": ds, "sample_stats": stats, "observed_data": obs})
     return PymcPosterior(data=data, priors=priors, tree=tree,
                          diagnostics=_diagnostics(tree, az, free_tau=priors.tau_fixed is None))
+
+
+def _to_unconstrained(comp: _Compiled, init: dict[str, Any], priors: ModelPriors) -> np.ndarray:
+    """A starting point (constrained values on the standardised scale) as the raveled vector."""
+    parts = []
+    for name, _shape, _size, _dtype in comp.point_map_info:
+        if name in ("alpha", "beta"):
+            v = np.asarray(init[name], dtype=float)
+        elif name == "sigma_log__":
+            v = np.log(init["sigma"])
+        elif name == "tau_log__":
+            v = np.log(init["tau"])
+        elif name == "phi_interval__":
+            lo, hi = priors.phi_low, priors.phi_high
+            v = np.log(init["phi"] - lo) - np.log(hi - init["phi"])
+        else:  # pragma: no cover - the model has no other free variables
+            raise KeyError(f"unexpected free variable {name}")
+        parts.append(np.ravel(np.asarray(v, dtype=float)))
+    return np.concatenate(parts)
+
+
+def _from_unconstrained(comp: _Compiled, draws: np.ndarray, priors: ModelPriors
+                        ) -> dict[str, np.ndarray]:
+    """(chains, draws, dim) raveled draws → constrained values by name, (chains, draws, ...)."""
+    out: dict[str, np.ndarray] = {}
+    offset = 0
+    lead = draws.shape[:2]
+    for name, shape, size, _dtype in comp.point_map_info:
+        v = draws[..., offset:offset + size].reshape(*lead, *shape)
+        offset += size
+        if name in ("alpha", "beta"):
+            out[name] = v
+        elif name == "sigma_log__":
+            out["sigma"] = np.exp(v)
+        elif name == "tau_log__":
+            out["tau"] = np.exp(v)
+        elif name == "phi_interval__":
+            lo, hi = priors.phi_low, priors.phi_high
+            out["phi"] = lo + (hi - lo) / (1.0 + np.exp(-v))
+    return out
 
 
 def _diagnostics(tree: xr.DataTree, az: Any, *, free_tau: bool) -> dict[str, Any]:

@@ -89,6 +89,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from nof1.constants import TAU_PRIOR_MEDIAN, TAU_PRIOR_SIGMA
 from nof1.models.determinism import with_ieee_math
+from nof1.models.nuts import sample_chains
 
 __all__ = [
     "AR1_PHI_HIGH",
@@ -684,76 +685,6 @@ def _rhat_ess(x: np.ndarray) -> tuple[float, float]:
     return float(arviz_stats.rhat(x)), float(arviz_stats.ess(x))
 
 
-def _sample_chain(structure: ModelStructure, chain_seed: int, tune: int, draws: int,
-                  target_accept: float) -> tuple[np.ndarray, dict[str, Any]]:
-    """One NUTS chain on the cached compiled model (data already set): raveled draws + stats."""
-    from pymc.blocking import RaveledVars
-    from pymc.step_methods.hmc import NUTS
-
-    comp = _CACHE[structure]
-    chain_rng = np.random.default_rng(chain_seed)
-    q0 = np.concatenate([np.ravel(comp.initial_point[v.name]) for v in comp.vars])
-    dim = q0.size
-    step = NUTS(vars=comp.vars, model=comp.model, logp_dlogp_func=comp.logp_dlogp,
-                initial_point=comp.initial_point, target_accept=target_accept, rng=chain_rng)
-    step.setup_chain(chain_rng, tune, draws)
-    step.tune = tune > 0
-    step.reset_tuning()
-    step.iter_count = 0
-    start = q0
-    for _attempt in range(20):
-        cand = q0 + chain_rng.uniform(-1.0, 1.0, size=dim)
-        if np.isfinite(comp.logp_dlogp(cand)[0]):
-            start = cand
-            break
-    q = RaveledVars(start, comp.point_map_info)
-    out = np.empty((draws, dim))
-    stats_out = {"divergences": 0, "tree_size": 0.0, "max_depth": 0, "forked": False}
-    for i in range(tune + draws):
-        if i == tune:
-            step.stop_tuning()
-        q, stats = step.astep(q)
-        if i >= tune:
-            st = stats[0] if isinstance(stats, list | tuple) else stats
-            out[i - tune] = q.data
-            stats_out["divergences"] += int(bool(st.get("diverging", False)))
-            stats_out["tree_size"] += float(st.get("tree_size", 0.0))
-            stats_out["max_depth"] = max(stats_out["max_depth"], int(st.get("depth", 0)))
-    stats_out["step_size"] = float(np.asarray(step.step_size).ravel()[0])
-    return out, stats_out
-
-
-def _chain_worker(args: tuple) -> tuple[np.ndarray, dict[str, Any]]:
-    out, stats = _sample_chain(*args)
-    stats["forked"] = True
-    return out, stats
-
-
-def _parallel_chains(structure: ModelStructure, seeds: list[int], tune: int, draws: int,
-                     target_accept: float, n_cores: int) -> list | None:
-    """Chains in forked worker processes (they inherit the compiled model: no recompilation).
-
-    Returns None when forking is not possible here (no ``fork`` start method, or inside a daemonic
-    worker); the caller then samples the chains one after the other.
-    """
-    import multiprocessing as mp
-    import warnings
-
-    if "fork" not in mp.get_all_start_methods() or mp.current_process().daemon:
-        return None
-    ctx = mp.get_context("fork")
-    try:
-        with warnings.catch_warnings():
-            # Python >= 3.12 warns that fork() in a multi-threaded process may deadlock; the only
-            # other threads here are idle BLAS workers, which are fork-safe.
-            warnings.simplefilter("ignore", DeprecationWarning)
-            with ctx.Pool(processes=min(n_cores, len(seeds))) as pool:
-                return pool.map(_chain_worker,
-                                [(structure, s, tune, draws, target_accept) for s in seeds])
-    except (OSError, AssertionError):
-        return None
-
-
 @with_ieee_math
 def fit_discrete(
     family: Family,
@@ -835,19 +766,15 @@ def fit_discrete(
                 var.set_value(np.asarray(values[name], dtype=var.dtype))
         model["alpha_mean"].set_value(np.asarray(intercept_mean, dtype=float))
         t_sample = time.perf_counter()
-        runs = None
-        if n_cores > 1 and chains > 1:
-            runs = _parallel_chains(structure, chain_seeds, tune, draws, target_accept, n_cores)
-        if runs is None:
-            runs = [_sample_chain(structure, s, tune, draws, target_accept) for s in chain_seeds]
+        runs = sample_chains(comp, chain_seeds, tune, draws, target_accept, n_cores=n_cores)
         sampling_seconds = time.perf_counter() - t_sample
-        out = np.stack([r[0] for r in runs])
+        out = np.stack([r.draws for r in runs])
         dim = out.shape[-1]
         params = [comp.params_fn(row) for row in out.reshape(-1, dim)]
-    divergences = np.array([r[1]["divergences"] for r in runs])
-    n_steps = np.array([r[1]["tree_size"] for r in runs])
-    tree_depth_max = np.array([r[1]["max_depth"] for r in runs])
-    step_size = np.array([r[1]["step_size"] for r in runs])
+    divergences = np.array([int(r.diverging.sum()) for r in runs])
+    n_steps = np.array([float(r.tree_size.sum()) for r in runs])
+    tree_depth_max = np.array([int(r.depth.max()) if r.depth.size else 0 for r in runs])
+    step_size = np.array([r.step_size for r in runs])
     result: dict[str, np.ndarray] = {}
     for j, name in enumerate(comp.param_names):
         arr = np.stack([np.asarray(p[j], dtype=float) for p in params])
@@ -858,8 +785,7 @@ def fit_discrete(
         "max_tree_depth": int(tree_depth_max.max()) if chains else 0,
         "step_size": [float(v) for v in step_size],
         "chains": chains, "draws": draws, "tune": tune,
-        "compiled_from_cache": cached, "parallel": bool(n_cores > 1 and chains > 1
-                                                         and runs and runs[0][1]["forked"]),
+        "compiled_from_cache": cached, "parallel": bool(runs and runs[0].forked),
         "compile_seconds": 0.0 if cached else comp.compile_seconds,
         "sampling_seconds": sampling_seconds,
         "total_seconds": time.perf_counter() - t_start,
