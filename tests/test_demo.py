@@ -48,6 +48,10 @@ def test_demo_runs_the_whole_workflow(demo_run) -> None:
     assert "126 read = 122 used + 4 dropped" in out
     assert "108 of 112 trial days logged" in out
     assert "[primary]" in out and "verdict:" in out
+    # the safety outcomes are fitted, so the benefit-harm probability is there (a percentage)
+    assert "SAFETY ALERTS (2)" in out
+    line = next(x for x in out.splitlines() if x.startswith("benefit–harm:"))
+    assert "Probability that Beetroot juice improves" in line and line.rstrip(".").endswith("%"), line
     report = cwd / "nof1-demo" / "report.html"
     assert report.is_file() and str(report) in out
     soup = BeautifulSoup(report.read_text(), "html.parser")

@@ -115,7 +115,8 @@ class PosteriorFit:
     posterior: object
 
 
-def result_with(p: Protocol, fits: dict[str, object]) -> AnalysisResult:
+def result_with(p: Protocol, fits: dict[str, object],
+                extras: dict[str, dict] | None = None) -> AnalysisResult:
     td = trial(p)
     results = {}
     for name, fit in fits.items():
@@ -123,7 +124,8 @@ def result_with(p: Protocol, fits: dict[str, object]) -> AnalysisResult:
             r = MethodResult.unavailable("bayes", name, ("B", "A"), "could not fit")
         else:
             r = MethodResult(method="bayes", outcome=name, contrast=("B", "A"), estimate=0.0,
-                             ci_low=-1.0, ci_high=1.0, ci_level=0.95, fit=fit)
+                             ci_low=-1.0, ci_high=1.0, ci_level=0.95, fit=fit,
+                             extras=(extras or {}).get(name, {}))
         results[name] = {"B-A": {"bayes": r}}
     return AnalysisResult(protocol=p, trial_data=td, results=results, seed=1)
 
@@ -174,3 +176,24 @@ def test_benefit_harm_unavailable_when_draws_missing() -> None:
     res3 = result_with(p, {"severity": PosteriorFit(None), "systolic_bp": ok, "nausea": ok,
                            "weight": ok})
     assert "no posterior draws" in benefit_harm(res3)["reason"]
+
+
+def test_benefit_harm_uses_the_probabilities_the_results_report() -> None:
+    """Where a result reports P(meaningful benefit/harm) (exact for the exact engine), that number
+    is used, so the report shows one value per outcome; draws are the fallback."""
+    p = protocol()
+    rng = np.random.default_rng(3)
+    sev = rng.normal(-1.5, 0.6, 4000)
+    fits = {"severity": DrawsFit(sev), "systolic_bp": DrawsFit(rng.normal(0, 1, 4000)),
+            "nausea": DrawsFit(rng.normal(0, 0.05, 4000)), "weight": DrawsFit(rng.normal(0, 1, 4000))}
+    # weight has no mcid: a harm probability it reports is not the event needed (any worsening)
+    res = result_with(p, fits, {"severity": {"prob_meaningful_benefit": 0.61},
+                                "systolic_bp": {"prob_meaningful_harm": 0.25},
+                                "weight": {"prob_meaningful_harm": 0.5}})
+    out = benefit_harm(res)
+    no_harm_nausea = float(np.mean(fits["nausea"].draws <= 0.1))
+    no_harm_weight = float(np.mean(fits["weight"].draws <= 0.0))
+    assert out["prob_primary_benefit"] == 0.61
+    assert out["prob_no_harm"] == pytest.approx({"systolic_bp": 0.75, "nausea": no_harm_nausea,
+                                                 "weight": no_harm_weight})
+    assert out["probability"] == pytest.approx(0.61 * 0.75 * no_harm_nausea * no_harm_weight)

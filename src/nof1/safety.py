@@ -39,8 +39,9 @@ __all__ = ["BENEFIT_HARM_METHOD", "SafetyAlert", "benefit_harm", "outcome_draws"
 
 #: How :func:`benefit_harm` combines the outcomes (stated in its output).
 BENEFIT_HARM_METHOD = ("posteriors combined as independent (outcomes fitted separately; the joint "
-                       "probability is the product of the marginal posterior probabilities, i.e. "
-                       "the share of independently paired draws); correlated residuals not modelled")
+                       "probability is the product of the marginal posterior probabilities — those "
+                       "each outcome's result reports, else computed from its draws — i.e. the "
+                       "share of independently paired draws); correlated residuals not modelled")
 
 _RULE_TEXT = {"below": "below", "above": "above", "at_least": "at least"}
 
@@ -191,6 +192,15 @@ def outcome_draws(result: Any, contrast_label: str) -> np.ndarray | None:
     return arr if arr.size else None
 
 
+def _reported_prob(extras: dict[str, Any], key: str) -> float | None:
+    """A probability a method result reports (None when it reports none or it is not finite)."""
+    v = extras.get(key)
+    if v is None:
+        return None
+    v = float(v)
+    return v if math.isfinite(v) else None
+
+
 def _unavailable(reason: str, primary: str | None, safety: list[str]) -> dict[str, Any]:
     return {"available": False, "reason": reason, "probability": None, "primary": primary,
             "safety_outcomes": safety, "method": BENEFIT_HARM_METHOD}
@@ -232,8 +242,10 @@ def benefit_harm(
     if primary.mcid is None:
         return _unavailable(f"the primary outcome {primary.name} has no mcid", primary.name, names)
     draws: dict[str, np.ndarray] = {}
+    reported: dict[str, dict[str, Any]] = {}
     for o in [primary, *safety]:
         res = analysis_result.results.get(o.name, {}).get(label, {}).get(method)
+        reported[o.name] = dict(res.extras) if res is not None and res.available else {}
         d = outcome_draws(res, label)
         if d is None:
             why = (f"the {method} method was not run on it" if res is None else
@@ -243,7 +255,11 @@ def benefit_harm(
                                 primary.name, names)
         draws[o.name] = d
     sign = -1.0 if primary.better == "lower" else 1.0
-    p_primary = float(np.mean(sign * draws[primary.name] >= primary.mcid))
+    # the probabilities the results report (exact for the exact engine), so that the report
+    # shows one number for each; from the draws when a result reports none
+    p_primary = _reported_prob(reported[primary.name], "prob_meaningful_benefit")
+    if p_primary is None:
+        p_primary = float(np.mean(sign * draws[primary.name] >= primary.mcid))
     no_harm: dict[str, float] = {}
     notes: list[str] = []
     for o in safety:
@@ -252,7 +268,8 @@ def benefit_harm(
         limit = float(o.mcid) if o.mcid is not None else 0.0
         if o.mcid is None:
             notes.append(f"{o.name} has no mcid: any worsening counts as harm")
-        no_harm[o.name] = float(np.mean(worsening <= limit))
+        harm = _reported_prob(reported[o.name], "prob_meaningful_harm") if o.mcid is not None else None
+        no_harm[o.name] = 1.0 - harm if harm is not None else float(np.mean(worsening <= limit))
     prob = p_primary * float(np.prod(list(no_harm.values()))) if no_harm else p_primary
     if not safety:
         notes.append("the protocol has no safety outcomes: this is P(meaningful benefit) alone")
