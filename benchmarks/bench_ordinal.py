@@ -29,39 +29,16 @@ import time
 T_START = time.perf_counter()
 C_START = time.process_time()
 
-import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from calibration_ordinal import simulate_trial  # noqa: E402
 
 from nof1.data import TrialData  # noqa: E402
-from nof1.models.exposure import exposure  # noqa: E402
-from nof1.protocol import Protocol  # noqa: E402
-
-PROTOCOL = Protocol.model_validate({
-    "schema_version": 1, "id": "bench-ordinal", "title": "Ordinal benchmark",
-    "conditions": {"A": {"label": "Placebo", "role": "control"},
-                   "B": {"label": "Active", "role": "treatment"}},
-    "design": {"period_days": 14, "sequence": ["A", "B", "A", "B"]},
-    "outcomes": [{"name": "pain", "type": "ordinal", "range": [0, 10], "better": "lower",
-                  "mcid": 1.0, "role": "primary"}],
-    "analysis": {"carryover": "model"},
-})
 
 
-def trial_data(seed: int, beta: float = -1.0, phi: float = 0.5, sigma: float = 1.0,
-               tau: float = 1.0) -> TrialData:
-    """A simulated 56-day trial: cumulative logit with an AR(1) latent term and carryover."""
-    rng = np.random.default_rng(seed)
-    sched = PROTOCOL.schedule()
-    n = len(sched)
-    x = exposure((sched["condition"] == "B").to_numpy(float), tau)
-    z = np.empty(n)
-    z[0] = sigma * rng.standard_normal()
-    for i in range(1, n):
-        z[i] = phi * z[i - 1] + sigma * np.sqrt(1 - phi**2) * rng.standard_normal()
-    k = np.arange(1, 11) / 11
-    cuts = np.log(k / (1 - k))
-    y = np.searchsorted(cuts, beta * x + z + rng.logistic(size=n)).astype(float)
-    return TrialData.from_frame(PROTOCOL, pd.DataFrame({"day": sched["day"], "pain": y}))
+def trial_data(seed: int) -> TrialData:
+    """A simulated 56-day ABAB trial of a 0–10 rating (calibration_ordinal's generator): latent
+    effect −1, latent AR(1) with φ 0.5 and sd 1, onset/decay τ = 1 day."""
+    return simulate_trial(beta=-1.0, phi=0.5, seed=seed)[0]
 
 
 def main() -> None:
