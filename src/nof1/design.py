@@ -417,7 +417,7 @@ def _batch_grid() -> GridSpec:
 
 
 def _trend_on(protocol: Protocol) -> bool:
-    from nof1.analysis.classical import _trend_on as trend_on
+    from nof1.analysis.classical import trend_on
 
     return bool(trend_on(protocol, None))
 

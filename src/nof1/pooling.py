@@ -42,7 +42,7 @@ import pandas as pd
 
 from nof1._version import __version__
 from nof1.analysis.base import Contrast, _clean
-from nof1.constants import DEFAULT_SEED, INTERVAL_KIND, TREND_AUTO_DAYS
+from nof1.constants import DEFAULT_SEED, INTERVAL_KIND
 from nof1.data import DataReport, TrialData
 from nof1.errors import AnalysisError, DataError
 
@@ -404,8 +404,9 @@ def _check_outcome(protocol: Protocol, outcome: str | None) -> Outcome:
 
 
 def _trend_on(protocol: Protocol) -> bool:
-    t = protocol.analysis.trend
-    return protocol.trial_days > TREND_AUTO_DAYS if t == "auto" else bool(t)
+    from nof1.analysis.classical import trend_on
+
+    return trend_on(protocol, None)
 
 
 def _observations(trial_data: TrialData, outcome: Outcome, *, drop_washout: bool) -> pd.DataFrame:

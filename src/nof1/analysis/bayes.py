@@ -52,7 +52,8 @@ from numpy.typing import NDArray
 
 from nof1._version import __version__
 from nof1.analysis.base import Contrast, MethodResult, _clean, register_method
-from nof1.constants import CI_LEVEL, TREND_AUTO_DAYS
+from nof1.analysis.classical import trend_on as _trend_on
+from nof1.constants import CI_LEVEL
 from nof1.models.bayes_exact import (
     ModelPriors,
     SeriesData,
@@ -123,13 +124,6 @@ def model_priors(protocol: Protocol, outcome: Outcome, n_treatments: int | None 
         tau_median=a.tau_prior.median, tau_sigma=a.tau_prior.sigma,
         tau_fixed=None if mode == "model" else 0.0,
     )
-
-
-def _trend_on(protocol: Protocol, option: bool | str | None) -> bool:
-    setting = protocol.analysis.trend if option is None else option
-    if setting == "auto":
-        return protocol.trial_days > TREND_AUTO_DAYS
-    return bool(setting)
 
 
 def series_data(trial_data: TrialData, outcome: Outcome | str, *, carryover: str | None = None,

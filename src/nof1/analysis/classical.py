@@ -148,7 +148,9 @@ def _constant_problem(values: np.ndarray, what: str = "outcome") -> str | None:
     return None
 
 
-def _trend_on(protocol: Protocol, option: bool | str | None) -> bool:
+def trend_on(protocol: Protocol, option: bool | str | None) -> bool:
+    """Whether to fit a linear trend: ``option``, else the protocol's ``analysis.trend``
+    (``"auto"`` = on for trials longer than ``TREND_AUTO_DAYS``)."""
     setting = protocol.analysis.trend if option is None else option
     if setting == "auto":
         return protocol.trial_days > TREND_AUTO_DAYS
@@ -202,7 +204,7 @@ def gls_ar1(
     problem = _constant_problem(days["y"].to_numpy())
     if problem:
         return MethodResult.unavailable(name, o.name, contrast, problem)
-    use_trend = _trend_on(protocol, trend)
+    use_trend = trend_on(protocol, trend)
     levels = [k for k in protocol.conditions if (days["condition"] == k).any()]
     ref = protocol.control if protocol.control in levels else levels[0]
     others = [k for k in levels if k != ref]

@@ -43,7 +43,11 @@ import numpy as np
 import pandas as pd
 
 from nof1.analysis.base import Contrast, MethodResult, register_method
-from nof1.constants import CI_LEVEL, TREND_AUTO_DAYS
+from nof1.analysis.classical import contrast_problem as _contrast_problem
+from nof1.analysis.classical import resolve_outcome as _outcome
+from nof1.analysis.classical import resolve_washout as _washout
+from nof1.analysis.classical import trend_on as _trend_on
+from nof1.constants import CI_LEVEL
 
 if TYPE_CHECKING:
     from nof1.data import TrialData
@@ -78,32 +82,6 @@ _SCALE = {"ordinal": "logit", "count": "log_rate_ratio", "binary": "logit"}
 
 
 # =========================================================================== shared helpers
-def _outcome(trial_data: TrialData, outcome: Outcome | str) -> Outcome:
-    return trial_data.protocol.outcome(outcome) if isinstance(outcome, str) else outcome
-
-
-def _contrast_problem(protocol: Protocol, contrast: Contrast) -> str | None:
-    t, c = contrast
-    for key in (t, c):
-        if key not in protocol.conditions:
-            return (f"condition '{key}' is not declared in the protocol "
-                    f"(declared: {', '.join(protocol.conditions)})")
-    if t == c:
-        return f"a contrast needs two different conditions, got {t} vs {c}"
-    return None
-
-
-def _washout(protocol: Protocol, washout_days: int | None) -> int:
-    return int(protocol.design.washout_days if washout_days is None else washout_days)
-
-
-def _trend_on(protocol: Protocol, option: bool | str | None) -> bool:
-    setting = protocol.analysis.trend if option is None else option
-    if setting == "auto":
-        return protocol.trial_days > TREND_AUTO_DAYS
-    return bool(setting)
-
-
 def _quantiles(x: np.ndarray, ci_level: float) -> tuple[float, float, float]:
     a = (1.0 - ci_level) / 2.0
     lo, med, hi = np.quantile(np.ravel(x), [a, 0.5, 1.0 - a])
