@@ -8,6 +8,8 @@ STAMP := $(VENV)/.nof1-installed
 
 # PyTensor (PyMC's compiler) keeps its C cache in a known folder inside .venv.
 export PYTENSOR_FLAGS ?= base_compiledir=$(CURDIR)/$(VENV)/pytensor-cache
+# JAX (the continuous model's NUTS sampler) keeps its compiled programs there too.
+export JAX_COMPILATION_CACHE_DIR ?= $(CURDIR)/$(VENV)/jax-cache
 export MPLBACKEND ?= Agg
 
 # Candidates: python3.12/3.13 on PATH, then what pyenv has installed. pyenv shims answer

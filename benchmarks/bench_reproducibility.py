@@ -1,8 +1,8 @@
-"""Same seed, same numbers — on an empty and on a warm PyTensor compile cache.
+"""Same seed, same numbers — on an empty and on a warm compile cache (PyTensor and JAX).
 
 Each PyMC-backed analysis is run twice in fresh processes that share one new, empty compile
-directory: the first run compiles every model (cold), the second loads them from the cache
-(warm). The script prints a hash of the draws and the headline estimate of both runs and whether
+directory (PyTensor's, and JAX's persistent compilation cache inside it): the first run compiles
+every model (cold), the second loads them from the caches (warm). The script prints a hash of the draws and the headline estimate of both runs and whether
 they are bit-identical. Before nof1 compiled with IEEE math (``nof1/models/determinism.py``)
 they were not: the numba fast-math code differed in the last bit between the two, and NUTS
 turned that into different draws (e.g. ordinal estimate −0.826 vs −0.849 with the same seed).
@@ -58,7 +58,8 @@ print("pooled", digest(np.concatenate([post[v].values.ravel() for v in sorted(po
 
 
 def run(compiledir: str) -> dict[str, tuple[str, str, str]]:
-    env = dict(os.environ, PYTENSOR_FLAGS=f"base_compiledir={compiledir}")
+    env = dict(os.environ, PYTENSOR_FLAGS=f"base_compiledir={compiledir}",
+               JAX_COMPILATION_CACHE_DIR=f"{compiledir}/jax")
     out = subprocess.run([sys.executable, "-c", SCRIPT, str(ROOT)], env=env, capture_output=True,
                          text=True, check=True).stdout
     rows = {}

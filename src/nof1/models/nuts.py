@@ -1,4 +1,5 @@
-"""NUTS chains on a compiled PyMC log density, in forked worker processes (shared by the models).
+"""NUTS chains on a compiled PyMC log density, in forked worker processes (the ordinal, count and
+binary models; the continuous model samples with BlackJAX, see :mod:`nof1.models.bayes_pymc`).
 
 ``pm.sample`` compiles several functions per call and pickles the step method into each worker;
 for one small model fitted again and again (every outcome, replicate and simulated trial) that
@@ -133,9 +134,13 @@ def sample_chains(target: NutsTarget, seeds: Sequence[int], tune: int, draws: in
         _ACTIVE = (target, starts)
         try:
             with warnings.catch_warnings():
-                # Python >= 3.12 warns that fork() in a multi-threaded process may deadlock; the
-                # only other threads here are idle BLAS workers, which are fork-safe.
+                # Python >= 3.12 warns that fork() in a multi-threaded process may deadlock, and
+                # JAX (if the continuous model ran in this process) warns likewise. The other
+                # threads are idle BLAS/XLA workers and the forked chains never call into BLAS
+                # threads or JAX (they run numba code), so nothing in the child waits on them.
                 warnings.simplefilter("ignore", DeprecationWarning)
+                warnings.filterwarnings("ignore", message=r"os\.fork\(\) was called",
+                                        category=RuntimeWarning)
                 ctx = mp.get_context("fork")
                 with ctx.Pool(processes=min(n_cores, len(seeds))) as pool:
                     return pool.map(_worker, [(i, int(s), tune, draws, target_accept)
