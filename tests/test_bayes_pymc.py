@@ -77,6 +77,7 @@ def test_pymc_method_diagnostics_truth_and_round_trip(tmp_path):
     assert np.allclose(back.effect_draws(), r.fit.effect_draws())
     assert back.summary()["estimate"] == pytest.approx(r.estimate)
     assert back.attrs["versions"]["pymc"] is not None
+    assert back.attrs["versions"]["blackjax"] is not None and back.attrs["versions"]["jax"] is not None
 
 
 def test_jax_log_density_matches_a_direct_computation():

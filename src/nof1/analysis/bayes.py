@@ -378,7 +378,7 @@ def _versions() -> dict[str, str | None]:
     import importlib.metadata as md
 
     out: dict[str, str | None] = {"nof1": __version__}
-    for pkg in ("numpy", "scipy", "pymc", "arviz", "xarray"):
+    for pkg in ("numpy", "scipy", "pymc", "arviz", "xarray", "jax", "blackjax"):
         try:
             out[pkg] = md.version(pkg)
         except md.PackageNotFoundError:  # pragma: no cover

@@ -177,7 +177,7 @@ class AnalysisResult:
         import importlib.metadata as md
 
         versions = {"python": platform.python_version(), "nof1": __version__}
-        for pkg in ("numpy", "scipy", "pandas", "statsmodels", "pymc", "arviz"):
+        for pkg in ("numpy", "scipy", "pandas", "statsmodels", "pymc", "arviz", "jax", "blackjax"):
             try:
                 versions[pkg] = md.version(pkg)
             except md.PackageNotFoundError:  # pragma: no cover
