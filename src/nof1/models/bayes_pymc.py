@@ -24,7 +24,7 @@ Makefile does), series are padded to a multiple of 32 days (padding rows add a c
 log density, nothing else) so that outcomes of similar length share the compiled sampler, and a
 new data set is just a new argument. Why not PyMC's own NUTS: its log density is compiled by numba,
 which took 20 s on an empty compile cache for this model; the JAX program is traced and compiled in about 3.5 s.
-The chains run one after the other in this process (a chain of 2,000 iterations takes ~0.15 s;
+The chains run one after the other in this process (a chain of 2,000 iterations takes 0.2-0.4 s;
 JAX's thread pools make forking unsafe). PyMC and JAX are imported inside the functions
 (``import nof1`` stays light).
 
