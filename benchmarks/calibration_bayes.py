@@ -25,8 +25,12 @@ cell 1 (truth: instant) and one of at least ~1.45 d in cell 2 (truth: 2 d) — n
 and no log-normal prior tried does either; the default prior (median 1 d, 90% within 0.2-5 d,
 as issue 5 prescribes) sits in between.
 
-Run: ``.venv/bin/python benchmarks/calibration_bayes.py [--sims N] [--seed S] [--tau-tradeoff]``;
-prints a table and writes ``benchmarks/out/calibration_bayes.csv``.
+``--pymc N`` fits the first N simulated trials of every cell (sd 1) with the PyMC engine as well
+(2 chains x 1,000 draws each) and prints its coverage and bias next to the exact engine's on the
+same trials, and how far the two engines' interval ends differ.
+
+Run: ``.venv/bin/python benchmarks/calibration_bayes.py [--sims N] [--seed S] [--tau-tradeoff]
+[--pymc N]``; prints a table and writes ``benchmarks/out/calibration_bayes.csv``.
 """
 
 from __future__ import annotations
@@ -150,6 +154,44 @@ def tau_tradeoff(n_sims: int, seed: int) -> None:
         print(f"{name:<52} " + " ".join(f"{b:>+34.3f}" for b in cells))
 
 
+def pymc_check(n_trials: int, seed: int) -> None:
+    """Coverage and bias of the PyMC engine on the first ``n_trials`` trials of each cell (sd 1),
+    next to the exact engine on the same trials."""
+    from nof1.models.bayes_exact import SeriesData, fit_exact
+    from nof1.models.bayes_pymc import fit_pymc
+
+    rng = np.random.default_rng(seed)
+    priors = ModelPriors.from_scale(RANGE_WIDTH, mcid=MCID)
+    print(f"PyMC engine (BlackJAX NUTS, 2 chains x 1,000 draws) on {n_trials} trials per cell, sd 1")
+    for spec in CELLS:
+        Y, u = simulate(n_trials, spec["phi"], spec["tau"], spec["effect"], rng, 1.0)
+        day = np.arange(1, u.size + 1)
+        truth = spec["effect"]
+        rows = {"pymc": [], "exact": []}
+        gaps, rhat = [], []
+        t0 = time.perf_counter()
+        for i in range(n_trials):
+            data = SeriesData(y=Y[i], day=day, u=u[None])
+            ex = fit_exact(data, priors).summary()
+            post = fit_pymc(data, priors, seed=seed + i)
+            b = post.draws()["beta"][:, 0]
+            pm_row = (float(np.median(b)), float(np.quantile(b, 0.025)), float(np.quantile(b, 0.975)))
+            rows["pymc"].append(pm_row)
+            rows["exact"].append((ex["estimate"], ex["ci_low"], ex["ci_high"]))
+            sd = ex["posterior_sd"]
+            gaps.append(max(abs(pm_row[1] - ex["ci_low"]), abs(pm_row[2] - ex["ci_high"])) / sd)
+            rhat.append(post.diagnostics["max_rhat"])
+        secs = time.perf_counter() - t0
+        for name, vals in rows.items():
+            est, lo, hi = (np.array(v) for v in zip(*vals, strict=True))
+            cover = np.mean((lo <= truth) & (truth <= hi))
+            print(f"  {spec['cell']:<34} {name:<6} coverage {cover:.3f}  bias {est.mean() - truth:+.3f}"
+                  f"  mean width {np.mean(hi - lo):.2f}")
+        print(f"  {'':<34} interval ends, |pymc - exact| / posterior sd: median "
+              f"{np.median(gaps):.3f}, max {np.max(gaps):.3f}; max r-hat {max(rhat):.3f}; "
+              f"{secs / n_trials:.2f} s per trial (both engines)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sims", type=int, default=2000, help="simulated trials per cell")
@@ -158,7 +200,12 @@ def main() -> None:
                     help="marginal sd(s) of the AR(1) errors, comma-separated")
     ap.add_argument("--tau-tradeoff", action="store_true",
                     help="only print the bias of fixed-tau and alternative-prior analyses")
+    ap.add_argument("--pymc", type=int, default=0, metavar="N",
+                    help="only fit N trials per cell with the PyMC engine too and compare")
     args = ap.parse_args()
+    if args.pymc:
+        pymc_check(args.pymc, args.seed)
+        return
     if args.tau_tradeoff:
         tau_tradeoff(args.sims, args.seed)
         return
