@@ -153,6 +153,11 @@ def _outcome_axis_label(o: Outcome) -> str:
 
 
 def _benefit_note(o: Outcome) -> str:
+    """'lower is better'; for a safety outcome its risk ('risk: a fall of more than 10 mmHg')."""
+    if o.role == "safety":
+        from nof1.safety import risk_words
+
+        return f"risk: {risk_words(o)}"
     return "lower is better" if o.better == "lower" else "higher is better"
 
 

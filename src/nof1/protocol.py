@@ -186,6 +186,19 @@ class Outcome(_Model):
             raise ValueError("a binary outcome's range is [0, 1] (leave it out)")
         if self.alert is not None and self.role != "safety":
             raise ValueError("alert thresholds belong to safety outcomes (role: safety)")
+        if self.alert is not None:
+            low = self.alert.below is not None
+            high = self.alert.above is not None or self.alert.at_least is not None
+            # one-sided alerts say which way is the risk; `better` must name the other, safe way
+            if low != high and self.better != ("higher" if low else "lower"):
+                rule = f"below: {self.alert.below:g}" if low else (
+                    f"above: {self.alert.above:g}" if self.alert.above is not None
+                    else f"at_least: {self.alert.at_least:g}")
+                safe = "higher" if low else "lower"
+                raise ValueError(
+                    f"better: {self.better} contradicts alert {{{rule}}}: the alert treats "
+                    f"{'low' if low else 'high'} values as the risk, so the safe direction is "
+                    f"better: {safe} (for a safety outcome, 'better' names the safe direction)")
         if self.role == "primary" and self.mcid is None:
             raise ValueError("the primary outcome needs an mcid (minimal clinically important difference)")
         if self.measure_days is not None:

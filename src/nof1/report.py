@@ -155,7 +155,8 @@ def _table(header: Sequence[str], rows: Iterable[Sequence[str]], *, numeric: Seq
         cells = "".join(f'<td class="num">{c}</td>' if i in num else f"<td>{c}</td>" for i, c in enumerate(row))
         body.append(f"<tr{cls}>{cells}</tr>")
     tid = f' id="{table_id}"' if table_id else ""
-    return f"<table{tid}><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    return (f'<div class="table-wrap"><table{tid}><thead><tr>{head}</tr></thead>'
+            f"<tbody>{''.join(body)}</tbody></table></div>")
 
 
 def _kv(pairs: Iterable[tuple[str, str]]) -> str:
@@ -230,22 +231,42 @@ class _Context:
 
 
 # --------------------------------------------------------------------------- sections
+#: Alerts listed in full at the top of the report; further ones are one click away.
+ALERTS_SHOWN = 3
+
+
+def _alert_item(p: Protocol, a: Mapping[str, Any]) -> str:
+    when = _e(a.get("date") or (f"day {a['day']}" if a.get("day") is not None else ""))
+    cond = f' <span class="muted">({_e(_condition_label(p, str(a["condition"])))})</span>' if a.get("condition") else ""
+    return f'<li data-alert="{_e(a.get("outcome"))}"><strong>{when}</strong> {_e(a.get("message"))}{cond}</li>'
+
+
 def _section_alerts(ctx: _Context) -> str:
     checked = [o for o in ctx.protocol.outcomes if o.role == "safety"]
     if not ctx.alerts:
         what = ", ".join(_e(o.display) for o in checked) or "no safety outcomes declared"
-        body = f"<p>No safety alert on any day. Checked: {what}.</p>"
+        body = f'<p class="note">No safety alert on any day. Checked: {what}.</p>'
         return f'<section id="safety-alerts" class="alerts clear"><h2>Safety alerts: none</h2>{body}</section>'
     p = ctx.protocol
-    rows = [(_e(a.get("date") or a.get("day")), _e(a.get("outcome")), _e(_plain(a.get("value"))),
-             _e(_condition_label(p, str(a["condition"])) if a.get("condition") else ""), _e(a.get("message")))
-            for a in ctx.alerts]
-    body = (f"<p><strong>{len(ctx.alerts)} alert(s).</strong> Review them before acting on the result; "
-            "follow the protocol's safety notes.</p>"
-            + _table(["date", "outcome", "value", "condition", "what"], rows, numeric=(2,),
-                     table_id="alerts-table"))
+    n = len(ctx.alerts)
+    shown = "".join(_alert_item(p, a) for a in ctx.alerts[:ALERTS_SHOWN])
+    by_outcome: dict[str, int] = {}
+    for a in ctx.alerts:
+        by_outcome[str(a.get("outcome"))] = by_outcome.get(str(a.get("outcome")), 0) + 1
+    counts = ""
+    if n > ALERTS_SHOWN:
+        labels = {o.name: o.display for o in checked}
+        counts = " By outcome: " + "; ".join(f"{_e(labels.get(k, k))} {v}" for k, v in by_outcome.items()) + "."
+    body = (f"<p><strong>{n} alert(s).</strong> Review them before acting on the result; "
+            f"follow the protocol's safety notes.{counts}</p>"
+            f'<ul class="alert-list" id="alerts-list">{shown}</ul>')
+    if n > ALERTS_SHOWN:
+        more = "".join(_alert_item(p, a) for a in ctx.alerts[ALERTS_SHOWN:])
+        body += (f'<details class="more-alerts"><summary>{n - ALERTS_SHOWN} more alert(s)</summary>'
+                 f'<ul class="alert-list">{more}</ul></details>')
     if ctx.protocol.safety:
-        body += "<ul>" + "".join(f"<li>{_e(s)}</li>" for s in ctx.protocol.safety) + "</ul>"
+        body += ('<ul class="safety-notes">'
+                 + "".join(f"<li>{_e(x)}</li>" for x in ctx.protocol.safety) + "</ul>")
     return f'<section id="safety-alerts" class="alerts"><h2>Safety alerts</h2>{body}</section>'
 
 
@@ -255,27 +276,46 @@ def _first_contrast(result: AnalysisResult, outcome: str) -> str | None:
 
 
 def _verdict_sentence(ctx: _Context, outcome: str, contrast: str) -> tuple[str, str]:
-    """(css class, HTML) of the plain-words verdict for one outcome and contrast."""
+    """(css class, HTML) of the plain-words verdict for one outcome and contrast.
+
+    The key figures (effect, interval, probability of a meaningful benefit — for a safety outcome,
+    of its risk) come first as a short list (``dl.answer``), then the verdict in words.
+    """
+    from nof1.safety import direction_words, risk_words
+
     p, result = ctx.protocol, ctx.result
     o = p.outcome(outcome)
+    safety = o.role == "safety"
     t, c = _contrast_keys(contrast)
     tl, cl = _e(_condition_label(p, t)), _e(_condition_label(p, c))
     v = result.verdicts.get(outcome, {}).get(contrast)
     methods = result.results[outcome][contrast]
     bayes = methods.get("bayes")
     parts: list[str] = []
+    shown: MethodResult | None = None
+    kind = "credible"
     if bayes is not None and bayes.available and bayes.estimate is not None:
+        shown = bayes
         parts.append(_effect_words(o, bayes, tl, cl, "credible"))
         x = bayes.extras
         probs = []
-        if x.get("prob_benefit") is not None:
-            probs.append(f"that {tl} is better: <strong>{_pct(x['prob_benefit'])}</strong>")
-        if x.get("prob_meaningful_benefit") is not None and o.mcid:
-            probs.append(f"better by at least the MCID of {o.mcid:g}: <strong>{_pct(x['prob_meaningful_benefit'])}</strong>")
-        if x.get("prob_negligible") is not None:
-            probs.append(f"negligible difference: {_pct(x['prob_negligible'])}")
-        if x.get("prob_meaningful_harm") is not None:
-            probs.append(f"worse by at least the MCID: {_pct(x['prob_meaningful_harm'])}")
+        worse, better = direction_words(o)
+        if safety:
+            if x.get("prob_meaningful_harm") is not None and o.mcid:
+                probs.append(f"of {_e(risk_words(o))} (the risk): <strong>{_pct(x['prob_meaningful_harm'])}</strong>")
+            if x.get("prob_benefit") is not None:
+                probs.append(f"of any {worse}: {_pct(1.0 - float(x['prob_benefit']))}")
+            if x.get("prob_negligible") is not None:
+                probs.append(f"of a change too small to matter: {_pct(x['prob_negligible'])}")
+        else:
+            if x.get("prob_benefit") is not None:
+                probs.append(f"that {tl} is better: <strong>{_pct(x['prob_benefit'])}</strong>")
+            if x.get("prob_meaningful_benefit") is not None and o.mcid:
+                probs.append(f"better by at least the MCID of {o.mcid:g}: <strong>{_pct(x['prob_meaningful_benefit'])}</strong>")
+            if x.get("prob_negligible") is not None:
+                probs.append(f"negligible difference: {_pct(x['prob_negligible'])}")
+            if x.get("prob_meaningful_harm") is not None:
+                probs.append(f"worse by at least the MCID: {_pct(x['prob_meaningful_harm'])}")
         if probs:
             parts.append("Probability " + "; ".join(probs) + ".")
     else:
@@ -285,26 +325,66 @@ def _verdict_sentence(ctx: _Context, outcome: str, contrast: str) -> tuple[str, 
         effect = next((r for name, r in methods.items() if name in ("gls_ar1", "paired_periods")
                        and r.available and r.estimate is not None), None)
         if effect is not None:
+            shown, kind = effect, "confidence"
             parts.append(f"Classical estimate ({_e(effect.method)}): " + _effect_words(o, effect, tl, cl, "confidence"))
+    risk = _e(risk_words(o))
     words = {
         VERDICT_BENEFIT: f"{tl} likely gives a meaningful benefit over {cl}.",
-        VERDICT_NO_EFFECT: f"Any difference between {tl} and {cl} is likely too small to matter.",
-        VERDICT_HARM: f"{tl} may be worse than {cl} (possible harm).",
-        VERDICT_INCONCLUSIVE: f"The trial cannot yet tell whether {tl} helps compared with {cl}; more pairs would help.",
+        VERDICT_NO_EFFECT: (f"With {tl}, {risk} is unlikely: any change is likely too small to matter."
+                            if safety else f"Any difference between {tl} and {cl} is likely too small to matter."),
+        VERDICT_HARM: (f"With {tl}, {risk} is possible (possible harm)." if safety
+                       else f"{tl} may be worse than {cl} (possible harm)."),
+        VERDICT_INCONCLUSIVE: (f"The trial cannot yet tell whether {tl} brings {risk}." if safety else
+                               f"The trial cannot yet tell whether {tl} helps compared with {cl}; more pairs would help."),
     }.get(v or "", "")
     cls = _VERDICT_CLASS.get(v or "", "inconclusive")
     head = f'<div class="words">{_e(v.capitalize()) if v else "No verdict"}</div>'
     lead = f"<p>{words}</p>" if words else ""
-    return cls, f'{head}{lead}<p>{" ".join(parts)}</p>'
+    key = _key_figures(o, shown, tl, cl, kind) if shown is not None else ""
+    return cls, f'{head}{key}{lead}<p class="detail">{" ".join(parts)}</p>'
+
+
+def _key_figures(o: Outcome, r: MethodResult, tl: str, cl: str, kind: str) -> str:
+    """The answer at a glance: effect, interval and the probability that matters (escaped HTML)."""
+    from nof1.plot import outcome_scale_effect
+    from nof1.safety import risk_words
+
+    est, lo, hi = r.estimate, r.ci_low, r.ci_high
+    units = _e(_units(o))
+    scale = r.extras.get("scale")
+    if scale and scale != "outcome":
+        found = outcome_scale_effect(r)
+        if found is not None:
+            key, value = found
+            est, lo, hi = value.get("estimate"), value.get("ci_low"), value.get("ci_high")
+            units = {"difference_per_day": "per day", "risk_difference": "(probability)"}.get(key, units)
+        else:
+            units = f"({_e(scale)} scale)"
+    level = f"{r.ci_level:.0%} " if r.ci_level else ""
+    items = [(f"Effect ({tl} − {cl})", "answer-effect", f"{_num(est)} {units}"),
+             (f"{level}{kind} interval", "answer-interval",
+              "–" if lo is None or hi is None else f"{_num(lo)} to {_num(hi)}")]
+    x = r.extras
+    if o.role == "safety":
+        if o.mcid and x.get("prob_meaningful_harm") is not None:
+            items.append((f"P({_e(risk_words(o))})", "answer-prob", _pct(x["prob_meaningful_harm"])))
+    elif x.get("prob_meaningful_benefit") is not None and o.mcid:
+        items.append((f"P(meaningful benefit, at least {o.mcid:g})", "answer-prob",
+                      _pct(x["prob_meaningful_benefit"])))
+    elif r.method == "bayes" and x.get("prob_benefit") is not None:
+        items.append(("P(benefit)", "answer-prob", _pct(x["prob_benefit"])))
+    return '<dl class="answer">' + "".join(
+        f'<div><dt>{label}</dt><dd class="{cls}">{value}</dd></div>' for label, cls, value in items) + "</dl>"
 
 
 def _effect_words(o: Outcome, r: MethodResult, tl: str, cl: str, kind: str) -> str:
     """'With X, severity was on average 1.3 points lower than with Y (effect −1.30; ...).'"""
     from nof1.plot import outcome_scale_effect
+    from nof1.safety import risk_words
 
     scale = r.extras.get("scale")
     level = f"{r.ci_level:.0%} " if r.ci_level else ""
-    better = f"{o.better} is better"
+    better = f"the risk is {_e(risk_words(o))}" if o.role == "safety" else f"{o.better} is better"
     est, lo, hi = r.estimate, r.ci_low, r.ci_high
     what, key = "", ""
     if scale and scale != "outcome":
@@ -441,10 +521,13 @@ def benefit_harm_sentence(protocol: Protocol, bh: Any) -> str:
     contrast = str(bh.get("contrast") or "")
     t, _, c = contrast.partition("-")
     tl = _condition_label(protocol, t) if t else "the treatment"
-    safety = [protocol.outcome(n).display for n in bh.get("safety_outcomes", [])]
+    from nof1.safety import risk_words
+
+    safety = [protocol.outcome(n) for n in bh.get("safety_outcomes", [])]
     mcid = f" by at least {primary.mcid:g}" if primary.mcid else ""
-    harm = (f" and none of the safety outcomes ({', '.join(safety)}) worsens by more than its MCID"
-            if safety else "")
+    risks = [f"{risk_words(o)} in {o.display}" for o in safety]
+    harm = (" with no " + " and no ".join(r.removeprefix("a ").removeprefix("any ") for r in risks)
+            if risks else "")
     pct = _pct(prob).replace("&lt;", "<").replace("&gt;", ">")
     return f"Probability that {tl} improves {primary.display}{mcid}{harm}: {pct}."
 
@@ -487,6 +570,15 @@ def _plain(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def _better_cell(o: Outcome) -> str:
+    """``lower``/``higher``; for a safety outcome also its risk ('higher (risk: a fall)')."""
+    if o.role != "safety":
+        return _e(o.better)
+    from nof1.safety import direction_words
+
+    return f"{_e(o.better)} (risk: a {_e(direction_words(o)[0])})"
+
+
 def _section_protocol(ctx: _Context) -> str:
     p, td = ctx.protocol, ctx.trial_data
     from nof1.schedule import period_table
@@ -512,7 +604,7 @@ def _section_protocol(ctx: _Context) -> str:
     outcomes = _table(
         ["outcome", "role", "type", "better", "MCID", "schedule", "range"],
         [(f"{_e(o.display)} <span class=\"mono\">({_e(o.name)})</span>", _e(_ROLE_WORDS[o.role]), _e(o.type),
-          _e(o.better), _num(o.mcid, 2) if o.mcid else "–", _e(o.schedule),
+          _better_cell(o), _num(o.mcid, 2) if o.mcid else "–", _e(o.schedule),
           _e(f"{o.range[0]:g}–{o.range[1]:g}") if o.range else "–") for o in p.ordered_outcomes],
     )
     table = period_table(p, td.start, unblind=True)
@@ -668,7 +760,13 @@ def _section_results(ctx: _Context) -> str:
         parts.append(f'<article id="outcome-{_e(o.name)}" class="outcome" data-role="{_e(o.role)}">'
                      f"<h3>{_e(o.display)}{role}</h3>")
         mcid = f"; MCID {o.mcid:g}" if o.mcid else ""
-        parts.append(f'<p class="note">{_e(o.type)} outcome, {_e(o.schedule)}, {_e(o.better)} is better{mcid}.'
+        if o.role == "safety":
+            from nof1.safety import alert_words, risk_words
+
+            rule = alert_words(o)
+            mcid = f"; the risk is {_e(risk_words(o))}" + (f"; {_e(rule)}" if rule else "")
+        parts.append(f'<p class="note">{_e(o.type)} outcome, {_e(o.schedule)}'
+                     + ("" if o.role == "safety" else f", {_e(o.better)} is better") + f"{mcid}."
                      + (" Exploratory: read as a pointer, not a conclusion." if o.role == "secondary" else "")
                      + "</p>")
         for contrast, methods in result.results[o.name].items():
@@ -678,7 +776,13 @@ def _section_results(ctx: _Context) -> str:
             cls, text = _verdict_sentence(ctx, o.name, contrast)
             parts.append(f'<div class="verdict {cls}">{text}</div>')
             rows, classes = _method_rows(ctx, methods)
-            parts.append(_table(["method", "estimate", "interval", "p", "P(benefit)", "P(meaningful)", "details"],
+            heads = ["P(benefit)", "P(meaningful)"]
+            if o.role == "safety":
+                from nof1.safety import direction_words
+
+                up = direction_words(o)[1]
+                heads = [f"P({up})", f"P({up} &gt; {o.mcid:g})" if o.mcid else "P(meaningful)"]
+            parts.append(_table(["method", "estimate", "interval", "p", *heads, "details"],
                                 rows, numeric=(1, 2, 3, 4, 5), row_classes=classes,
                                 table_id=f"methods-{o.name}-{contrast}"))
             if ctx.figures and len(plot.forest_data(result, o.name, contrast=contrast)):

@@ -35,7 +35,8 @@ if TYPE_CHECKING:
     from nof1.data import TrialData
     from nof1.protocol import Outcome
 
-__all__ = ["BENEFIT_HARM_METHOD", "SafetyAlert", "benefit_harm", "outcome_draws", "safety_alerts"]
+__all__ = ["BENEFIT_HARM_METHOD", "SafetyAlert", "alert_words", "benefit_harm", "direction_words",
+           "outcome_draws", "risk_probability_words", "risk_words", "safety_alerts"]
 
 #: How :func:`benefit_harm` combines the outcomes (stated in its output).
 BENEFIT_HARM_METHOD = ("posteriors combined as independent (outcomes fitted separately; the joint "
@@ -83,6 +84,97 @@ class SafetyAlert:
 
 def _fmt(v: float) -> str:
     return f"{v:g}"
+
+
+# =========================================================================== words
+def direction_words(o: Outcome) -> tuple[str, str]:
+    """(worse, better) direction of an outcome in plain words: ``("fall", "rise")`` when higher is
+    better, ``("rise", "fall")`` when lower is better; counts and yes/no outcomes say
+    ``increase``/``decrease``.
+
+    Example:
+        >>> from nof1.protocol import Outcome
+        >>> direction_words(Outcome(name="systolic_bp", better="higher"))
+        ('fall', 'rise')
+    """
+    down, up = ("decrease", "increase") if o.type in ("count", "binary") else ("fall", "rise")
+    return (down, up) if o.better == "higher" else (up, down)
+
+
+def _unit_words(o: Outcome, value: float) -> str:
+    if o.unit:
+        return f" {o.unit}"
+    if o.type in ("ordinal", "continuous") and o.range is not None:
+        return " point" if value == 1 else " points"
+    return ""
+
+
+def risk_words(o: Outcome) -> str:
+    """What counts as harm on a safety outcome, in plain words: its worse direction beyond the mcid.
+
+    Example:
+        >>> from nof1.protocol import Outcome
+        >>> risk_words(Outcome(name="systolic_bp", better="higher", mcid=10, unit="mmHg"))
+        'a fall of more than 10 mmHg'
+        >>> risk_words(Outcome(name="headache", type="ordinal", range=(0, 10), better="lower", mcid=2))
+        'a rise of more than 2 points'
+        >>> risk_words(Outcome(name="gum_bleeding", type="binary", better="lower"))
+        'any increase'
+    """
+    worse, _ = direction_words(o)
+    if o.mcid is None:
+        return f"any {worse}"
+    return f"a {worse} of more than {o.mcid:g}{_unit_words(o, o.mcid)}"
+
+
+def alert_words(o: Outcome) -> str:
+    """The outcome's alert thresholds in words ('' when it has none).
+
+    Example:
+        >>> from nof1.protocol import Alert, Outcome
+        >>> alert_words(Outcome(name="systolic_bp", better="higher", unit="mmHg", role="safety",
+        ...                     alert=Alert(below=90)))
+        'alert below 90 mmHg'
+        >>> alert_words(Outcome(name="headache", type="ordinal", range=(0, 10), better="lower",
+        ...                     role="safety", alert=Alert(at_least=7, consecutive_days=2)))
+        'alert at 7 or more on 2 days in a row'
+    """
+    a = o.alert
+    if a is None:
+        return ""
+    unit = f" {o.unit}" if o.unit else ""
+    parts = []
+    if a.below is not None:
+        parts.append(f"below {a.below:g}{unit}")
+    if a.above is not None:
+        parts.append(f"above {a.above:g}{unit}")
+    if a.at_least is not None:
+        parts.append(f"at {a.at_least:g}{unit} or more")
+    what = "measurements" if o.schedule == "weekly" else "days"
+    run = f" on {a.consecutive_days} {what} in a row" if a.consecutive_days > 1 else ""
+    return "alert " + " or ".join(parts) + run
+
+
+def risk_probability_words(o: Outcome, extras: dict[str, Any]) -> str | None:
+    """'P(a fall of more than 10 mmHg) 11%' from a Bayesian result's extras (None without one).
+
+    Example:
+        >>> from nof1.protocol import Outcome
+        >>> o = Outcome(name="systolic_bp", better="higher", mcid=10, unit="mmHg")
+        >>> risk_probability_words(o, {"prob_meaningful_harm": 0.114, "prob_benefit": 0.002})
+        'P(a fall of more than 10 mmHg) 11%; P(any fall) >99%'
+    """
+    from nof1.formatting import fmt_prob
+
+    worse, _ = direction_words(o)
+    out = []
+    harm = _reported_prob(extras, "prob_meaningful_harm") if o.mcid is not None else None
+    if harm is not None:
+        out.append(f"P({risk_words(o)}) {fmt_prob(harm)}")
+    benefit = _reported_prob(extras, "prob_benefit")
+    if benefit is not None:
+        out.append(f"P(any {worse}) {fmt_prob(1.0 - benefit)}")
+    return "; ".join(out) or None
 
 
 def _rows_for(trial_data: TrialData, o: Outcome) -> pd.DataFrame:

@@ -128,14 +128,24 @@ def print_result(result: AnalysisResult, out: Console, *, alerts: list[dict[str,
             continue
         role = {"primary": "primary", "secondary": "secondary, exploratory", "safety": "safety"}[o.role]
         mcid = f", MCID {o.mcid:g}" if o.mcid else ""
+        if o.role == "safety":
+            from nof1.safety import alert_words, direction_words, risk_words
+
+            # a safety outcome reads from its risk: "the risk is a fall of more than 10 mmHg"
+            direction = "; ".join(x for x in (f"the risk is {risk_words(o)}", alert_words(o)) if x)
+            _, up = direction_words(o)
+            probs = (f"P({up})", f"P({up}>{o.mcid:g})" if o.mcid else "P(>MCID)")
+        else:
+            direction = f"{o.better} is better{mcid}"
+            probs = ("P(better)", "P(>MCID)")
         for contrast, methods in result.results[o.name].items():
             t, _, c = contrast.partition("-")
             out.print()
             out.print(f"{o.display} [{role}]: {p.conditions[t].label} minus {p.conditions[c].label} "
-                      f"({o.better} is better{mcid})", markup=False, style="bold")
+                      f"({direction})", markup=False, style="bold")
             table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1))
             for col, justify in (("method", "left"), ("estimate", "right"), ("interval", "right"),
-                                 ("p", "right"), ("P(better)", "right"), ("P(>MCID)", "right")):
+                                 ("p", "right"), (probs[0], "right"), (probs[1], "right")):
                 table.add_column(col, justify=justify, no_wrap=True)
             notes = []
             for r in methods.values():
@@ -154,6 +164,13 @@ def print_result(result: AnalysisResult, out: Console, *, alerts: list[dict[str,
                      f"none (the Bayesian method could not run: {bayes.reason})" if not bayes.available else
                      "none (the decision rules need an MCID for this outcome)")
             out.print(f"verdict: {v}", markup=False, style=style)
+            bayes = methods.get("bayes")
+            if o.role == "safety" and bayes is not None and bayes.available:
+                from nof1.safety import risk_probability_words
+
+                risk = risk_probability_words(o, dict(bayes.extras))
+                if risk:
+                    out.print(f"risk: {risk}", markup=False, style="bold")
     if benefit_harm is not None:
         from nof1.report import benefit_harm_sentence
 
