@@ -10,8 +10,10 @@ import sys
 
 # Importing the command modules registers their commands on ``app``.
 from nof1.cli import (
+    init_cmd,  # noqa: E402,F401
     optional_cmds,  # noqa: E402,F401
     protocol_cmds,  # noqa: E402,F401  (side effect: commands)
+    simulate_cmd,  # noqa: E402,F401
 )
 from nof1.cli.app import app, run_app
 
