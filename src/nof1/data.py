@@ -25,6 +25,9 @@ import pandas as pd
 
 from nof1.errors import DataError
 
+#: Problems of one kind in one column listed in full by DataReport.text(); the rest are counted.
+_SAME_SHOWN = 3
+
 if TYPE_CHECKING:
     from nof1.protocol import Protocol
 
@@ -187,9 +190,24 @@ class DataReport:
             found = [d for d in self.defects if d.severity == severity]
             if found:
                 lines.append(f"  {title} ({len(found)}):")
-                lines.extend(f"    {d}" for d in found[:60])
-                if len(found) > 60:
-                    lines.append(f"    ... and {len(found) - 60} more (see --json)")
+                # the same problem on many lines (e.g. every date in another format): the first
+                # few in full, then one line naming the rest, so the fix is not buried
+                groups: dict[tuple[str, str | None], list[Defect]] = {}
+                for d in found:
+                    groups.setdefault((d.kind, d.column), []).append(d)
+                shown = 0
+                for ds in groups.values():
+                    for d in ds[:_SAME_SHOWN]:
+                        if shown < 60:
+                            lines.append(f"    {d}")
+                        shown += 1
+                    rest = [d.line for d in ds[_SAME_SHOWN:] if d.line is not None]
+                    if len(ds) > _SAME_SHOWN:
+                        where = ", ".join(map(str, rest[:12])) + (", ..." if len(rest) > 12 else "")
+                        lines.append(f"    ... and {len(ds) - _SAME_SHOWN} more like this"
+                                     + (f" (lines {where})" if where else ""))
+                if shown > 60:
+                    lines.append(f"    ... and {shown - 60} more (see --json)")
         info: dict[str, list[Defect]] = {}
         for d in self.defects:
             if d.severity == "info":

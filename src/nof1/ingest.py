@@ -1217,8 +1217,13 @@ class _Ingest:
             keys = ", ".join(f"'{k}'" for k in self.protocol.conditions)
             labels = ", ".join(f"'{c.label}'" for c in self.protocol.conditions.values())
             expected = f"a condition key ({keys}) or label ({labels})"
+        names = [*self.protocol.conditions, *(c.label for c in self.protocol.conditions.values())]
+        if self.protocol.is_blinded:
+            names.extend(self.protocol.blinded_codes.values())
+        close = difflib.get_close_matches(text.lower(), [n.lower() for n in names], n=1, cutoff=0.75)
+        hint = next((f"; did you mean '{n}'?" for n in names if close and n.lower() == close[0]), "")
         self.defect(row.line, "condition",
-                    f"{_show(text)} is not a declared condition; expected {expected}; the scheduled "
+                    f"{_show(text)} is not a declared condition{hint}; expected {expected}; the scheduled "
                     "condition is assumed", "unknown_condition")
 
     def _scale_adherence(self, rows: list[_Row]) -> None:

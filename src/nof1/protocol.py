@@ -354,9 +354,13 @@ class Protocol(_Model):
         if d.sequence is not None:
             bad = [s for s in d.sequence if s not in conds]
             if bad:
+                # a condition key spelt with the wrong case, or a label used for a key
+                hints = [f"'{b}' → '{k}'" for b in sorted(set(bad)) for k, c in conds.items()
+                         if b.lower() in (k.lower(), c.label.lower())]
                 out.append(
                     f"design.sequence: {sorted(set(bad))} not declared conditions "
-                    f"(declared: {', '.join(conds)})"
+                    f"(declared: {', '.join(conds)}; keys are case-sensitive)"
+                    + (f"; did you mean {', '.join(hints)}?" if hints else "")
                 )
                 return out
             if len(d.sequence) == 0:
@@ -873,8 +877,23 @@ def protocol_from_dict(data: Any, *, source: str | None = None) -> Protocol:
         return Protocol.model_validate(data)
     except ValidationError as err:
         raise ProtocolError(
-            "invalid protocol", source=source, problems=_problems_from_validation(err)
+            "invalid protocol", source=source, problems=_name_outcomes(_problems_from_validation(err), data)
         ) from None
+
+
+def _name_outcomes(problems: list[Problem], data: dict[str, Any]) -> list[Problem]:
+    """``outcomes[2].better`` → ``outcomes[2] (saliva_nitrite).better``: say which outcome it is."""
+    outcomes = data.get("outcomes")
+    if not isinstance(outcomes, list):
+        return problems
+    out = []
+    for pr in problems:
+        m = re.match(r"^outcomes\[(\d+)\]", pr.location)
+        i = int(m.group(1)) if m else -1
+        if m and i < len(outcomes) and isinstance(outcomes[i], dict) and isinstance(outcomes[i].get("name"), str):
+            pr = Problem(f"{m.group(0)} ({outcomes[i]['name']}){pr.location[m.end():]}", pr.message)
+        out.append(pr)
+    return out
 
 
 def _problems_from_validation(err: ValidationError) -> list[Problem]:

@@ -229,6 +229,7 @@ def analyze(
     duplicates: Annotated[str | None, typer.Option(
         help="Resolve a day logged twice with different values: first, last or mean.")] = None,
     start: Annotated[str | None, typer.Option(help="Trial start date (YYYY-MM-DD) if not in the protocol.")] = None,
+    date_format: Annotated[str | None, typer.Option(help="strftime format for ambiguous dates, e.g. %d/%m/%Y.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON only.")] = False,
     report: Annotated[Path | None, typer.Option(help="Also write the HTML report to this file.")] = None,
     force: Annotated[bool, typer.Option(help="Overwrite an existing report file.")] = False,
@@ -246,10 +247,11 @@ def analyze(
     from nof1.protocol import load_protocol
 
     p = load_protocol(protocol)
-    td = read_log(log, p, start=start, duplicates=duplicates)
+    td = read_log(log, p, start=start, duplicates=duplicates, date_format=date_format)
     if td.report is not None and not td.report.usable:
         err_console.print(td.report.text(), markup=False)
         raise Nof1Error(f"{log}: the log cannot be analysed until the errors above are fixed")
+    _check_primary_logged(td, log, split_names(outcome))
     options: dict[str, Any] = {}
     if engine is not None:
         options["engine"] = engine
@@ -264,6 +266,24 @@ def analyze(
         print_result(result, console, alerts=alerts, benefit_harm=result.benefit_harm())
     if report is not None:
         _write_report(result, report, alerts=alerts, force=force, quiet=quiet)
+
+
+def _check_primary_logged(td: TrialData, log: Path, outcomes: list[str] | None) -> None:
+    """A log without a single value of the primary outcome cannot answer the trial's question."""
+    import difflib
+
+    o = td.protocol.primary
+    if outcomes is not None and o.name not in outcomes:
+        return
+    if o.name in td.data.columns and td.data[o.name].notna().any():
+        return
+    extra = [str(c) for c in (td.report.unknown_columns if td.report is not None else [])]
+    close = difflib.get_close_matches(o.name, extra, n=1, cutoff=0.6)
+    hint = (f"; the log has a column '{close[0]}': rename it to '{o.name}'" if close else
+            f"; the log's columns that are not outcomes: {', '.join(extra)}" if extra else "")
+    raise Nof1Error(f"{log}: no value of the primary outcome '{o.name}' ({o.display}), so the trial's "
+                    f"question cannot be answered; add a column named '{o.name}'{hint} "
+                    "(or analyse other outcomes with --outcome)")
 
 
 def _write_report(result: AnalysisResult, path: Path, *, alerts: list[dict[str, Any]] | None,
