@@ -14,6 +14,7 @@ Example:
 from __future__ import annotations
 
 import base64
+import contextlib
 import itertools
 import json
 import os
@@ -86,10 +87,8 @@ class Chromium:
 
     def close(self) -> None:
         if self.ws is not None:
-            try:
+            with contextlib.suppress(OSError):
                 self.ws.close()
-            except OSError:
-                pass
             self.ws = None
         if self.proc is not None and self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGTERM)

@@ -46,7 +46,7 @@ def test_typo_in_an_outcome_key_names_the_outcome(tmp_path: Path, capsys) -> Non
     path = edited(tmp_path, "    better: higher               # the mechanism", "    beter: higher  # the mechanism")
     code, _, err = run(capsys, "validate", path)
     assert code == 1
-    assert "outcomes[2] (saliva_nitrite).beter: unknown key 'beter'; did you mean 'better'?" in err
+    assert "outcomes[2].beter: unknown key 'beter'; did you mean 'better'? (outcome 'saliva_nitrite')" in err
 
 
 def test_condition_key_with_the_wrong_case_in_the_sequence(tmp_path: Path, capsys) -> None:
@@ -63,8 +63,8 @@ def test_safety_direction_contradicting_the_alert_is_refused(tmp_path: Path, cap
     path.write_text(text)
     code, _, err = run(capsys, "validate", path)
     assert code == 1
-    assert ("outcomes[4] (systolic_bp): better: lower contradicts alert {below: 90}: the alert treats low "
-            "values as the risk, so the safe direction is better: higher") in err
+    assert ("outcomes[4]: better: lower contradicts alert {below: 90}: the alert treats low "
+            "values as the risk, so the safe direction is better: higher") in err and "(outcome 'systolic_bp')" in err
 
 
 # --------------------------------------------------------------------------- log mistakes

@@ -176,7 +176,7 @@ def test_layout_figures_and_no_overflow(request: pytest.FixtureRequest, which: s
         assert shot.height >= m["scroll"]["height"] - 1
         for img in m["images"]:
             assert img["complete"] and img["natural"] > 0, img["alt"]
-            assert 0 <= img["left"] and img["right"] <= width + 1 and img["width"] > 100, img
+            assert img["left"] >= 0 and img["right"] <= width + 1 and img["width"] > 100, img
             crop = shot.crop((int(img["left"]), int(img["top"]), int(img["right"]), int(img["bottom"])))
             inked, colours = _blank(crop)
             assert inked > 0.02 and colours > 8, f"figure '{img['alt']}' looks blank ({inked:.1%} inked)"

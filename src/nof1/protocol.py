@@ -882,7 +882,8 @@ def protocol_from_dict(data: Any, *, source: str | None = None) -> Protocol:
 
 
 def _name_outcomes(problems: list[Problem], data: dict[str, Any]) -> list[Problem]:
-    """``outcomes[2].better`` → ``outcomes[2] (saliva_nitrite).better``: say which outcome it is."""
+    """Say which outcome ``outcomes[2]...`` is: ``(outcome 'saliva_nitrite')`` after the message
+    (the field path itself stays as it is)."""
     outcomes = data.get("outcomes")
     if not isinstance(outcomes, list):
         return problems
@@ -891,7 +892,7 @@ def _name_outcomes(problems: list[Problem], data: dict[str, Any]) -> list[Proble
         m = re.match(r"^outcomes\[(\d+)\]", pr.location)
         i = int(m.group(1)) if m else -1
         if m and i < len(outcomes) and isinstance(outcomes[i], dict) and isinstance(outcomes[i].get("name"), str):
-            pr = Problem(f"{m.group(0)} ({outcomes[i]['name']}){pr.location[m.end():]}", pr.message)
+            pr = Problem(pr.location, f"{pr.message} (outcome '{outcomes[i]['name']}')")
         out.append(pr)
     return out
 
