@@ -97,6 +97,7 @@ class Chromium:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(timeout=10)
+        shutil.rmtree(self.profile, ignore_errors=True)   # the profile is large and of no use afterwards
 
     # ------------------------------------------------------------------ protocol
     def call(self, method: str, **params: Any) -> dict[str, Any]:
