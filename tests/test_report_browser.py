@@ -133,8 +133,19 @@ def _page(request: pytest.FixtureRequest, which: str) -> dict[str, Any]:
     return request.getfixturevalue(which)
 
 
+_MEASURED: dict[tuple[str, int, int], dict[str, Any]] = {}
+
+
 def _measure(report: Path, out: Path, width: int, height: int) -> dict[str, Any]:
-    """Open the report at one window size; save the window and the whole page as PNGs."""
+    """Open the report at one window size (once per report and size); save the window and the
+    whole page as PNGs in ``out``."""
+    key = (str(report), width, height)
+    if key not in _MEASURED:
+        _MEASURED[key] = _open_and_measure(report, out, width, height)
+    return _MEASURED[key]
+
+
+def _open_and_measure(report: Path, out: Path, width: int, height: int) -> dict[str, Any]:
     with Chromium(CHROMIUM, out / f"profile-{width}") as browser:
         browser.open(report.resolve().as_uri(), width=width, height=height, mobile=width < 600)
         data = browser.evaluate(MEASURE_JS)
