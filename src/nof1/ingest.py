@@ -49,7 +49,7 @@ MISSING_TOKENS = frozenset({
     "", "na", "n/a", "n.a.", "nan", "-", "--", "\u2013", "\u2014", "null", "missing", "#n/a", "?", ".",
 })
 #: Columns a log may have besides the outcomes (matched case-insensitively).
-META_COLUMNS = ("date", "condition", "period", "participant", "adherence", "note")
+META_COLUMNS = ("date", "condition", "period", "participant", "adherence", "note", "guess")
 #: Columns of the log template and of exported schedules: allowed, not checked, not used.
 INFO_COLUMNS = frozenset({
     "day", "phase", "pair", "due", "day_in_period", "label", "code", "washout", "logged",
@@ -59,6 +59,8 @@ _RUN_IN_TOKENS = frozenset({"run-in", "run_in", "runin", "run in", "baseline", "
 _YES = frozenset({"yes", "y", "true", "t", "taken", "done", "x", "\u2713"})
 _NO = frozenset({"no", "n", "false", "f", "missed", "skipped"})
 _DUPLICATE_POLICIES = (None, "first", "last", "mean")
+_DONT_KNOW = frozenset({"don t know", "dont know", "do not know", "dk", "unsure", "not sure",
+                        "no idea", "unknown", "dont_know"})
 _MIN_YEAR, _MAX_YEAR = 1900, 2199
 _MAX_INFERRED_ALLOCATIONS = 5000
 
@@ -437,6 +439,13 @@ class _Columns:
 def _map_columns(table: _Table, protocol: Protocol, defects: list[Defect], report: DataReport) -> _Columns:
     outcomes = {o.name.lower(): o.name for o in protocol.outcomes}
     names = [_norm_name(h) for h in table.header]
+    renames = {_norm_name(k): v for k, v in (protocol.log.names.items() if protocol.log else ())}
+    for pos, norm in enumerate(names):
+        if norm in renames:
+            defects.append(Defect(table.header_line, table.header[pos].strip(),
+                                  f"column '{table.header[pos].strip()}' read as '{renames[norm]}' "
+                                  "(protocol log.names)", "mapped_column", "info"))
+            names[pos] = _norm_name(renames[norm])
     has_taken = "condition_taken" in names
     index: dict[str, int] = {}
     unknown: list[tuple[int, str]] = []
@@ -836,6 +845,7 @@ class _Row:
     adherence: _Adherence | None = None
     period: int | None = None
     note: str = ""
+    guess: str | None = None
     extras: dict[str, str] = field(default_factory=dict)
 
     def cell(self, pos: int | None) -> Any:
@@ -847,7 +857,7 @@ class _Row:
         vals = tuple(None if math.isnan(self.values.get(n, math.nan)) else self.values[n]
                      for n in outcome_names)
         adh = self.adherence.value if self.adherence is not None else math.nan
-        return (vals, self.condition, None if math.isnan(adh) else adh, self.note,
+        return (vals, self.condition, None if math.isnan(adh) else adh, self.note, self.guess,
                 tuple(sorted(self.extras.items())))
 
 
@@ -1147,12 +1157,19 @@ class _Ingest:
                     break
         if decimal_comma:
             self.report.notes.append("decimal commas (4,5) read as decimal points (4.5)")
+        used_cols = [n for n in self.outcome_names if n in idx
+                     and any(not _is_missing(r.cell(idx[n])) for r in rows)]
         for row in rows:
             for o in self.protocol.outcomes:
                 if o.name not in idx:
                     row.values[o.name] = math.nan
                     continue
                 value = row.cell(idx[o.name])
+                if _is_missing(value) and self._expected(o, row):
+                    if isinstance(value, str) and value.strip():
+                        self.defect(row.line, o.name, f"{_show(value)}: not logged", "not_logged", "info")
+                    elif o.name in used_cols and any(not _is_missing(row.cell(idx[n])) for n in used_cols):
+                        self.defect(row.line, o.name, "empty cell: not logged", "not_logged", "info")
                 try:
                     x = _parse_number(value, decimal_comma, o)
                     _check_outcome_value(x, o)
@@ -1181,7 +1198,42 @@ class _Ingest:
                     row.extras[name] = str(v).strip() if isinstance(v, str) else str(v)
             if "condition" in idx:
                 self._parse_condition(row, row.cell(idx["condition"]))
+            if "guess" in idx:
+                self._parse_guess(row, row.cell(idx["guess"]))
         self._scale_adherence(rows)
+
+    def _expected(self, o: Outcome, row: _Row) -> bool:
+        """Whether a value of ``o`` is expected on the row's day (weekly: a measure day)."""
+        if o.schedule != "weekly":
+            return True
+        p = self.protocol
+        run_in = int(p.design.run_in_days)
+        if row.day <= run_in:
+            return row.day in p.measure_days(o, run_in) if run_in else False
+        periods = p.periods_for()
+        t = row.day - run_in
+        for _cond, length in periods:
+            if t <= length:
+                return t in p.measure_days(o, length)
+            t -= length
+        return False
+
+    def _parse_guess(self, row: _Row, value: Any) -> None:
+        """The condition the participant believes they had (blinding check), or 'dont_know'."""
+        if _is_missing(value) or _blank_cell(value):
+            return
+        text = str(value).strip()
+        low = re.sub(r"[\s'’]+", " ", text.lower()).strip()
+        if low in _DONT_KNOW:
+            row.guess = "dont_know"
+            return
+        key = self.conditions.get(text.lower())
+        if key is None:
+            self.defect(row.line, "guess",
+                        f"guess {_show(text)} is neither a condition (code, key or label) nor "
+                        "\"don't know\"; ignored", "bad_guess")
+            return
+        row.guess = key
 
     def _parse_period(self, row: _Row, value: Any) -> int | None:
         if _is_missing(value) or _blank_cell(value):
@@ -1429,6 +1481,7 @@ class _Ingest:
             merged.adherence = _Adherence(float(np.mean(adh)) if how == "mean" else adh[0])
         merged.period = next((r.period for r in rows if r.period is not None), None)
         merged.note = " | ".join(dict.fromkeys(r.note for r in rows if r.note))
+        merged.guess = next((r.guess for r in rows if r.guess is not None), None)
         for r in rows:
             for k, v in r.extras.items():
                 merged.extras.setdefault(k, v)
@@ -1447,6 +1500,8 @@ class _Ingest:
         taken = scheduled.copy()
         adherence = np.full(n, np.nan)
         notes = np.full(n, "", dtype=object)
+        guesses = np.full(n, None, dtype=object)
+        has_condition = "condition" in cols.index
         extras = {name: np.full(n, None, dtype=object) for _, name in cols.unknown}
         periods = sched["period"].to_numpy()
         who = f"participant '{pid}', " if pid else ""
@@ -1459,9 +1514,15 @@ class _Ingest:
             if row.adherence is not None:
                 adherence[i] = row.adherence.value
             notes[i] = row.note
+            guesses[i] = row.guess
             for k, v in row.extras.items():
                 extras[k][i] = v
             sched_cond = scheduled[i] if isinstance(scheduled[i], str) else None
+            if row.condition is None and has_condition and sched_cond is not None \
+                    and not row.condition_raw:
+                self.defect(row.line, "condition",
+                            f"{who}condition blank: filled from the schedule, "
+                            f"{self.show_cond(sched_cond)}", "condition_filled", "info")
             if row.condition is not None:
                 taken[i] = row.condition
                 if row.condition != sched_cond:
@@ -1492,6 +1553,8 @@ class _Ingest:
         data["condition_taken"] = pd.array(taken, dtype="object")
         data["adherence"] = adherence
         data["note"] = pd.array(notes, dtype="object").astype(str)
+        if "guess" in cols.index:
+            data["guess"] = pd.array(guesses, dtype="object")
         outcome_cols = [o.name for o in p.outcomes]
         data["logged"] = data[outcome_cols].notna().any(axis=1).to_numpy()
         extra = pd.DataFrame({k: pd.array(v, dtype="object") for k, v in extras.items()},

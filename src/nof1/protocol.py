@@ -53,7 +53,7 @@ SCHEMA_VERSION = 1
 _NAME_RE = r"^[A-Za-z_][A-Za-z0-9_]*$"
 _RESERVED_COLUMNS = {
     "date", "day", "phase", "period", "pair", "condition", "condition_taken", "day_in_period",
-    "washout", "adherence", "note", "participant", "due", "label", "code",
+    "washout", "adherence", "note", "participant", "due", "label", "code", "guess",
 }
 # Blinded codes are drawn from these, in a seeded order.
 _BLIND_CODES = ["X", "Y", "Z", "W", "V", "U", "T", "S"]
@@ -148,7 +148,8 @@ class Outcome(_Model):
     label: str | None = None
     type: Literal["continuous", "ordinal", "count", "binary"] = "continuous"
     range: tuple[float, float] | None = Field(default=None, description="[lowest, highest] possible value.")
-    better: Literal["lower", "higher"] = Field(description="Direction of improvement.")
+    better: Literal["lower", "higher"] | None = Field(
+        default=None, description="Direction of improvement (required except for covariates).")
     mcid: float | None = Field(
         default=None, gt=0, description="Minimal clinically important difference, outcome units."
     )
@@ -157,7 +158,10 @@ class Outcome(_Model):
         default=None,
         description="Days within each period when a weekly outcome is measured (default 7, 14, ...).",
     )
-    role: Literal["primary", "secondary", "safety"] = "secondary"
+    role: Literal["primary", "secondary", "safety", "covariate", "manipulation_check"] = Field(
+        default="secondary",
+        description="covariate: measured to adjust for (analysis.adjust_for), not an outcome; "
+        "manipulation_check: did the intervention do what it should biologically (shown first).")
     unit: str | None = None
     alert: Alert | None = None
 
@@ -186,6 +190,8 @@ class Outcome(_Model):
             raise ValueError("a binary outcome's range is [0, 1] (leave it out)")
         if self.alert is not None and self.role != "safety":
             raise ValueError("alert thresholds belong to safety outcomes (role: safety)")
+        if self.better is None and self.role != "covariate":
+            raise ValueError("better (lower or higher) is required for every outcome except covariates")
         if self.role == "primary" and self.mcid is None:
             raise ValueError("the primary outcome needs an mcid (minimal clinically important difference)")
         if self.measure_days is not None:
@@ -258,6 +264,38 @@ class Analysis(_Model):
     contrasts: list[tuple[str, str]] = Field(
         default_factory=list, description="Extra pairwise contrasts [X, Y] meaning X minus Y."
     )
+    adjust_for: list[str] = Field(
+        default_factory=list,
+        description="Covariates (outcomes with role: covariate) adjusted for in bayes, gls_ar1 and "
+        "the discrete models; the unadjusted effect is shown next to the adjusted one.",
+    )
+
+
+_LOG_TARGETS = ("condition", "adherence", "note", "guess", "period", "participant")
+_AGGREGATES = ("mean", "max", "min", "sum", "first", "last")
+
+
+class LogFormat(_Model):
+    """How the log file is laid out (protocol section ``log:``): an app export in long format
+    (one row per entry) or a daily sheet with its own column names."""
+
+    format: Literal["wide", "long"] = Field(
+        default="wide", description="wide: one row per day; long: one row per entry (date or time "
+        "stamp, variable, value).")
+    date_column: str | None = Field(default=None, description="Column with the date or time stamp "
+                                    "(long format; default: date, timestamp, datetime or time).")
+    variable_column: str = Field(default="variable", description="Column naming the variable (long).")
+    value_column: str = Field(default="value", description="Column with the value (long).")
+    names: dict[str, str] = Field(
+        default_factory=dict,
+        description="The file's column (wide) or variable (long) names -> outcome names or log "
+        "columns (condition, adherence, note, guess, period, participant).")
+    aggregate: dict[str, Literal["mean", "max", "min", "sum", "first", "last"]] = Field(
+        default_factory=dict,
+        description="How several entries of one day become one value, per outcome (or adherence); "
+        "default: mean for continuous outcomes, last otherwise.")
+    day_starts: str = Field(default="04:00", pattern=r"^\d{1,2}:\d{2}$",
+                            description="Entries time-stamped before this hour count for the previous day.")
 
 
 # --------------------------------------------------------------------------- protocol
@@ -290,6 +328,7 @@ class Protocol(_Model):
     design: Design
     outcomes: list[Outcome] = Field(min_length=1)
     analysis: Analysis = Analysis()
+    log: LogFormat | None = Field(default=None, description="Layout of the log file (app exports).")
     safety: list[str] = Field(
         default_factory=list, description="Safety notes shown on schedules and log sheets."
     )
@@ -330,9 +369,40 @@ class Protocol(_Model):
                 if c not in conds:
                     problems.append(f"analysis.contrasts: '{c}' is not a declared condition")
         problems.extend(self._design_problems())
+        problems.extend(self._covariate_log_problems())
         if problems:
             raise ValueError("\n".join(problems))
         return self
+
+    def _covariate_log_problems(self) -> list[str]:
+        out: list[str] = []
+        by_name = {o.name: o for o in self.outcomes}
+        for name in self.analysis.adjust_for:
+            o = by_name.get(name)
+            if o is None or o.role != "covariate":
+                out.append(f"analysis.adjust_for: '{name}' is not an outcome with role: covariate")
+            elif o.schedule != "daily":
+                out.append(f"analysis.adjust_for: '{name}' is weekly; only daily covariates can be "
+                           "adjusted for")
+        if self.log is not None:
+            targets = set(by_name) | set(_LOG_TARGETS)
+            for src, dst in self.log.names.items():
+                if dst not in targets:
+                    out.append(f"log.names: '{src}' maps to '{dst}', which is neither an outcome nor "
+                               f"a log column ({', '.join(_LOG_TARGETS)})")
+            for name, how in self.log.aggregate.items():
+                if name == "adherence":
+                    continue
+                o = by_name.get(name)
+                if o is None:
+                    out.append(f"log.aggregate: '{name}' is not an outcome (or adherence)")
+                elif how == "mean" and o.type != "continuous":
+                    out.append(f"log.aggregate: '{name}' is {o.type}: 'mean' would give values that "
+                               "are not whole numbers; use max, min, sum, first or last")
+            h, m = (int(x) for x in self.log.day_starts.split(":"))
+            if h > 23 or m > 59:
+                out.append(f"log.day_starts: '{self.log.day_starts}' is not a time of day (HH:MM)")
+        return out
 
     def _design_problems(self) -> list[str]:
         d, r, conds = self.design, self.design.randomization, self.conditions
@@ -468,8 +538,9 @@ class Protocol(_Model):
 
     @property
     def ordered_outcomes(self) -> list[Outcome]:
-        """Primary first, then secondary, then safety outcomes (declared order within each)."""
-        rank = {"primary": 0, "secondary": 1, "safety": 2}
+        """Manipulation checks first, then primary, secondary, safety outcomes and covariates
+        (declared order within each)."""
+        rank = {"manipulation_check": -1, "primary": 0, "secondary": 1, "safety": 2, "covariate": 3}
         return sorted(self.outcomes, key=lambda o: rank[o.role])
 
     @property
