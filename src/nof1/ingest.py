@@ -439,7 +439,9 @@ class _Columns:
 def _map_columns(table: _Table, protocol: Protocol, defects: list[Defect], report: DataReport) -> _Columns:
     outcomes = {o.name.lower(): o.name for o in protocol.outcomes}
     names = [_norm_name(h) for h in table.header]
-    renames = {_norm_name(k): v for k, v in (protocol.log.names.items() if protocol.log else ())}
+    log = protocol.log
+    renames = {_norm_name(k): v for k, v in log.names.items()} \
+        if log is not None and log.format == "wide" else {}
     for pos, norm in enumerate(names):
         if norm in renames:
             defects.append(Defect(table.header_line, table.header[pos].strip(),
@@ -883,6 +885,7 @@ class _Ingest:
         self.conditions = _condition_lookup(protocol)
         self.outcome_names = [o.name for o in protocol.outcomes]
         self.empty_rows = 0
+        self._guess_words: dict[str, str] | None = None
 
     # ------------------------------------------------------------------ bookkeeping
     def _parse_start(self, start: Any) -> dt.date | None:
@@ -1227,13 +1230,36 @@ class _Ingest:
         if low in _DONT_KNOW:
             row.guess = "dont_know"
             return
-        key = self.conditions.get(text.lower())
+        key = self._guess_lookup().get(low)
         if key is None:
+            words = ", ".join(f"'{w}'" for w in sorted(self._guess_lookup())[:8])
             self.defect(row.line, "guess",
-                        f"guess {_show(text)} is neither a condition (code, key or label) nor "
-                        "\"don't know\"; ignored", "bad_guess")
+                        f"guess {_show(text)} is neither a condition nor \"don't know\" (expected "
+                        f"one of {words}; blinded codes are not guesses); ignored", "bad_guess")
             return
         row.guess = key
+
+    def _guess_lookup(self) -> dict[str, str]:
+        """Words naming a condition in a guess: keys, labels, words unique to one label, and
+        treatment/placebo when there are two conditions (never the blinded codes)."""
+        if getattr(self, "_guess_words", None) is None:
+            out: dict[str, str] = {}
+            words: dict[str, set[str]] = {}
+            for k, c in self.protocol.conditions.items():
+                out[k.lower()] = k
+                out[c.label.strip().lower()] = k
+                for w in re.findall(r"[a-z]+", c.label.lower()):
+                    words.setdefault(w, set()).add(k)
+            for w, keys in words.items():
+                if len(keys) == 1 and len(w) > 2:
+                    out.setdefault(w, next(iter(keys)))
+            if len(self.protocol.conditions) == 2:
+                out.setdefault("placebo", self.protocol.control)
+                out.setdefault("control", self.protocol.control)
+                out.setdefault("treatment", self.protocol.treatments[0])
+                out.setdefault("active", self.protocol.treatments[0])
+            self._guess_words = out
+        return self._guess_words
 
     def _parse_period(self, row: _Row, value: Any) -> int | None:
         if _is_missing(value) or _blank_cell(value):
@@ -1635,9 +1661,84 @@ def read_log_impl(source: Any, protocol: Protocol | str | Path, *, start: Any = 
         else:
             raise DataError(f"protocol must be a Protocol or a protocol file path, got "
                             f"{type(protocol).__name__}")
+    if protocol.log is not None and day_starts_at == "04:00":
+        day_starts_at = protocol.log.day_starts
+    if protocol.log is not None and protocol.log.format == "long":
+        from nof1.ingest_long import read_long_log
+
+        return read_long_log(source, protocol, start=start, duplicates=duplicates,
+                             date_format=date_format, day_starts_at=day_starts_at)
     ingest = _Ingest(protocol, start=start, duplicates=duplicates, date_format=date_format,
                      day_starts_at=day_starts_at)
     return ingest.run(source)
 
 
-__all__ = ["INFO_COLUMNS", "META_COLUMNS", "MISSING_TOKENS", "read_log_impl"]
+# =========================================================================== for other readers
+class CellProblem(ValueError):
+    """A cell that cannot be used: ``kind`` and ``message`` as in a :class:`~nof1.data.Defect`."""
+
+    def __init__(self, kind: str, message: str, severity: Severity = "warning") -> None:
+        super().__init__(message)
+        self.kind, self.message, self.severity = kind, message, severity
+
+
+def read_table(source: Any) -> _Table:
+    """The source as a header and records with physical line numbers (``.name``, ``.header``,
+    ``.header_line``, ``.records`` with ``.line``, ``.cells``, ``.kind``, ``.message``; ``.notes``)."""
+    return _read_source(source)
+
+
+def is_missing_cell(value: Any) -> bool:
+    """Empty, NaN or a "not logged" marker (``n/a``, ``NA``, ``-``, ...)."""
+    return _is_missing(value) or _blank_cell(value)
+
+
+def parse_date_time(value: Any, date_format: str | None = None
+                    ) -> tuple[dt.date, dt.time | None, bool]:
+    """(date, time or None, whether the text was normalised); raises :class:`CellProblem`."""
+    try:
+        r = _parse_date_cell(value, date_format)
+    except _CellError as err:
+        raise CellProblem(err.kind, err.message, err.severity) from None
+    if isinstance(r, _Ambiguous):
+        raise CellProblem("ambiguous_date",
+                          f"ambiguous date {r.text!r}: day/month or month/day; pass date_format= "
+                          "(CLI --date-format), e.g. '%d/%m/%Y'", "error")
+    return r.date, r.time, r.normalised
+
+
+def parse_outcome_value(value: Any, outcome: Outcome) -> float:
+    """A cell as a value of ``outcome`` (NaN when not logged); raises :class:`CellProblem` for a
+    non-number, a value out of range or a non-integer for a discrete outcome."""
+    try:
+        x = _parse_number(value, False, outcome)
+        _check_outcome_value(x, outcome)
+    except _CellError as err:
+        raise CellProblem(err.kind, err.message, err.severity) from None
+    return x
+
+
+def parse_adherence_value(value: Any) -> float:
+    """Adherence as a fraction 0-1 (``1``, ``0.5``, ``50%``, ``yes``/``no``); NaN when missing."""
+    try:
+        a = _parse_adherence(value, False)
+    except _CellError as err:
+        raise CellProblem(err.kind, err.message, err.severity) from None
+    if not (a.explicit_percent or a.boolean) and a.value > 1:
+        return a.value / 100
+    return a.value
+
+
+def parse_day_start(value: str | dt.time) -> dt.time:
+    """``"04:00"`` as a time of day; raises :class:`DataError` otherwise."""
+    return _parse_day_start(value)
+
+
+def normalised_name(name: Any) -> str:
+    """A column or variable name compared case- and space-insensitively."""
+    return _norm_name(name)
+
+
+__all__ = ["INFO_COLUMNS", "META_COLUMNS", "MISSING_TOKENS", "CellProblem", "is_missing_cell",
+           "normalised_name", "parse_adherence_value", "parse_date_time", "parse_day_start",
+           "parse_outcome_value", "read_log_impl", "read_table"]
