@@ -50,6 +50,7 @@ from nof1.constants import (
 )
 from nof1.errors import Nof1Error
 from nof1.formatting import fmt_number, fmt_p, fmt_prob
+from nof1.report_sections import section_html
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -113,7 +114,8 @@ METHOD_DESCRIPTIONS: dict[str, str] = {
     ),
 }
 
-_ROLE_WORDS = {"primary": "primary", "secondary": "secondary (exploratory)", "safety": "safety"}
+_ROLE_WORDS = {"primary": "primary", "secondary": "secondary (exploratory)", "safety": "safety",
+               "manipulation_check": "manipulation check", "covariate": "covariate"}
 _VERDICT_CLASS = {
     VERDICT_BENEFIT: "benefit", VERDICT_HARM: "harm", VERDICT_NO_EFFECT: "none",
     VERDICT_INCONCLUSIVE: "inconclusive",
@@ -664,7 +666,9 @@ def _section_results(ctx: _Context) -> str:
             continue
         role = {"primary": '<span class="badge primary">primary</span>',
                 "secondary": '<span class="badge exploratory">secondary · exploratory</span>',
-                "safety": '<span class="badge safety">safety</span>'}[o.role]
+                "safety": '<span class="badge safety">safety</span>',
+                "manipulation_check": '<span class="badge exploratory">manipulation check</span>',
+                "covariate": '<span class="badge exploratory">covariate</span>'}[o.role]
         parts.append(f'<article id="outcome-{_e(o.name)}" class="outcome" data-role="{_e(o.role)}">'
                      f"<h3>{_e(o.display)}{role}</h3>")
         mcid = f"; MCID {o.mcid:g}" if o.mcid else ""
@@ -858,7 +862,11 @@ def to_html(
         _section_benefit_harm(ctx),
         _section_protocol(ctx),
         _section_trial(ctx),
+        section_html(result, "manipulation-check"),
         _section_results(ctx),
+        section_html(result, "covariates"),
+        section_html(result, "adherence"),
+        section_html(result, "blinding"),
         _section_sensitivity(ctx),
         _section_methods(ctx),
         _section_reproducibility(ctx),

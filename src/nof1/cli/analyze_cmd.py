@@ -123,10 +123,16 @@ def print_result(result: AnalysisResult, out: Console, *, alerts: list[dict[str,
     rep = result.trial_data.report
     if show_data and rep is not None:
         out.print(rep.text(), markup=False)
+    from nof1.analysis.sections import section_lines
+
+    for line in ["", *section_lines(result, "manipulation_checks")][:None if
+                 "manipulation_checks" in result.extras else 0]:
+        out.print(line, markup=False, style="bold" if line and not line.startswith(" ") else None)
     for o in p.ordered_outcomes:
         if o.name not in result.results:
             continue
-        role = {"primary": "primary", "secondary": "secondary, exploratory", "safety": "safety"}[o.role]
+        role = {"primary": "primary", "secondary": "secondary, exploratory", "safety": "safety",
+                "manipulation_check": "manipulation check", "covariate": "covariate"}[o.role]
         mcid = f", MCID {o.mcid:g}" if o.mcid else ""
         for contrast, methods in result.results[o.name].items():
             t, _, c = contrast.partition("-")
@@ -154,6 +160,13 @@ def print_result(result: AnalysisResult, out: Console, *, alerts: list[dict[str,
                      f"none (the Bayesian method could not run: {bayes.reason})" if not bayes.available else
                      "none (the decision rules need an MCID for this outcome)")
             out.print(f"verdict: {v}", markup=False, style=style)
+    for which in ("covariates", "adherence", "blinding"):
+        lines = section_lines(result, which)
+        if lines:
+            out.print()
+            out.print(lines[0], markup=False, style="bold")
+            for line in lines[1:]:
+                out.print(line, markup=False)
     if benefit_harm is not None:
         from nof1.report import benefit_harm_sentence
 
