@@ -169,6 +169,7 @@ def read_long_log(source: str | Path | pd.DataFrame, protocol: Protocol, *, star
             drop(rec.line, "bad date", "date", f"{err.message}; entry dropped", err.kind, err.severity)
             continue
         shown_date = _text(raw_date)
+        stamp = (date, time or dt.time(0, 0), rec.line)      # the entry's own time, for first/last
         if time is not None and time < day_start:
             date = date - dt.timedelta(days=1)
             defects.append(Defect(rec.line, "date", f"{shown_date!r} is before the day starts "
@@ -195,7 +196,7 @@ def read_long_log(source: str | Path | pd.DataFrame, protocol: Protocol, *, star
         mapped.setdefault((var_text, target), []).append(rec.line)
         pid = "" if pos_pid is None or is_missing_cell(cells[pos_pid]) else _text(cells[pos_pid])
         raw = cells[pos_val]
-        entry = _Entry(rec.line, date, (date, time or dt.time(0, 0), rec.line), pid, target,
+        entry = _Entry(rec.line, date, stamp, pid, target,
                        "" if is_missing_cell(raw) else _text(raw))
         if target in outcomes:
             if is_missing_cell(raw):
