@@ -65,9 +65,11 @@ __all__ = ["SECTION_IDS", "METHOD_DESCRIPTIONS", "benefit_harm_sentence", "norma
 
 #: ``id`` of every top-level section, in the order they appear.
 SECTION_IDS: tuple[str, ...] = (
-    "safety-alerts", "summary", "benefit-harm", "protocol", "trial", "results", "sensitivity",
-    "methods", "reproducibility",
+    "safety-alerts", "summary", "benefit-harm", "protocol", "trial", "manipulation-check", "results",
+    "covariates", "adherence", "blinding", "sensitivity", "methods", "reproducibility",
 )
+#: Sections present only when the analysis has them (a manipulation check, covariates, guesses).
+OPTIONAL_SECTION_IDS: tuple[str, ...] = ("manipulation-check", "covariates", "adherence", "blinding")
 
 #: A fixed paragraph describing each method, shown in the methods section.
 METHOD_DESCRIPTIONS: dict[str, str] = {
@@ -850,7 +852,9 @@ def to_html(
     ctx = _Context(result=result, trial_data=td, protocol=result.protocol, alerts=alert_list,
                    benefit_harm=bh, sensitivity=sensitivity, figures=figures)
     p = ctx.protocol
-    toc = " ".join(f'<a href="#{sid}">{sid.replace("-", " ")}</a>' for sid in SECTION_IDS)
+    present = {sid for sid in OPTIONAL_SECTION_IDS if section_html(result, sid)}
+    toc = " ".join(f'<a href="#{sid}">{sid.replace("-", " ")}</a>' for sid in SECTION_IDS
+                   if sid not in OPTIONAL_SECTION_IDS or sid in present)
     body = [
         '<header class="top"><div class="kind">Report of an N-of-1 trial</div>'
         f"<h1>{_e(p.title)}</h1>"
