@@ -233,6 +233,11 @@ def analyze(
                 chosen.append(protocol.outcome(name))
             except KeyError as err:
                 raise AnalysisError(str(err.args[0])) from None
+            if chosen[-1].role == "covariate":
+                raise AnalysisError(
+                    f"'{name}' is a covariate: it is adjusted for (analysis.adjust_for), not analysed "
+                    "as an outcome; its difference between conditions is the mediator check of the "
+                    "covariate section")
     requested = list(methods) if methods is not None else protocol.analysis.methods
     if requested is not None:
         unknown = [m for m in requested if m not in registry]
