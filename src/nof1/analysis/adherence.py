@@ -118,7 +118,7 @@ def as_treated(trial_data: TrialData, outcome: Outcome, contrast: tuple[str, str
                                         "the as-treated analysis is for continuous daily outcomes")
     p = trial_data.protocol
     try:
-        data, info = series_data(trial_data, outcome, adjust_for=adjustment_for(p, outcome))
+        data, info = series_data(trial_data, outcome, adjust_for=adjustment_for(p, outcome, trial_data))
         d = trial_data.data
         dose = d["adherence"].to_numpy(dtype=float)
         dose = np.where(np.isfinite(dose), np.clip(dose, 0.0, 1.0), 1.0)

@@ -510,7 +510,7 @@ def bayes(
     protocol = trial_data.protocol
     o = protocol.outcome(outcome) if isinstance(outcome, str) else outcome
     name = "bayes"
-    adjust_for = adjustment_for(protocol, o) if adjust else []
+    adjust_for = adjustment_for(protocol, o, trial_data) if adjust else []
     if o.type != "continuous" or _sparse(trial_data, o):
         from nof1.analysis import discrete
 

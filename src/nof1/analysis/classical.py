@@ -204,7 +204,7 @@ def gls_ar1(
     protocol = trial_data.protocol
     from nof1.analysis.covariates import adjustment_for, covariate_matrix
 
-    adjust_for = adjustment_for(protocol, o) if adjust else []
+    adjust_for = adjustment_for(protocol, o, trial_data) if adjust else []
     z = None
     dropped_cov = 0
     if adjust_for:
@@ -212,6 +212,10 @@ def gls_ar1(
         ok = np.isfinite(z).all(axis=1)
         dropped_cov = int((~ok).sum())
         days, z = days[ok].reset_index(drop=True), z[ok]
+        problem = _counts_problem(days, contrast, w, MIN_DAYS_PER_CONDITION)
+        if problem:
+            return MethodResult.unavailable(name, o.name, contrast,
+                                            f"{problem} (days with every covariate of the adjustment)")
     problem = _constant_problem(days["y"].to_numpy())
     if problem:
         return MethodResult.unavailable(name, o.name, contrast, problem)

@@ -45,9 +45,10 @@ MEDIATOR_ALPHA = 0.05
 _ADJUSTED_ROLES = ("primary", "secondary", "safety")
 
 
-def adjustment_for(protocol: Protocol, outcome: Outcome) -> list[str]:
+def adjustment_for(protocol: Protocol, outcome: Outcome, trial_data: TrialData | None = None) -> list[str]:
     """The covariates adjusted for in the analysis of ``outcome`` (none for covariates and
-    manipulation checks).
+    manipulation checks); with ``trial_data``, only those logged on at least one trial day (a
+    covariate that was never logged cannot be adjusted for).
 
     Example:
         >>> adjustment_for(p, p.primary)          # doctest: +SKIP
@@ -55,7 +56,11 @@ def adjustment_for(protocol: Protocol, outcome: Outcome) -> list[str]:
     """
     if outcome.role not in _ADJUSTED_ROLES:
         return []
-    return [c for c in protocol.analysis.adjust_for if c != outcome.name]
+    names = [c for c in protocol.analysis.adjust_for if c != outcome.name]
+    if trial_data is not None:
+        trial = trial_data.trial
+        names = [c for c in names if c in trial.columns and trial[c].notna().any()]
+    return names
 
 
 def covariate_matrix(trial_data: TrialData, names: list[str], days: NDArray[Any]) -> NDArray[np.float64]:

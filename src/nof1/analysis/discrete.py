@@ -414,7 +414,7 @@ def fit_bayes_discrete(
         return MethodResult.unavailable(name, o.name, contrast, str(err))
     from nof1.analysis.covariates import adjustment_for, covariate_matrix
 
-    adjust_for = adjustment_for(protocol, o) if adjust else []
+    adjust_for = adjustment_for(protocol, o, trial_data) if adjust else []
     z = None
     if adjust_for:
         z = covariate_matrix(trial_data, adjust_for, spec.frame["day"].to_numpy())

@@ -178,7 +178,7 @@ def demo(
 
     _step(4, total, "Analyse (Bayesian models and classical methods)")
     skipped = [] if all_outcomes else slow_outcomes(p)
-    fast = [o.name for o in p.ordered_outcomes if o not in skipped]
+    fast = [o.name for o in p.ordered_outcomes if o not in skipped and o.role != "covariate"]
     options: dict[str, Any] = {} if all_outcomes else {"engine": "exact"}
     if skipped:
         names = ", ".join(f"{o.name} ({o.type})" for o in skipped)
