@@ -178,3 +178,22 @@ def test_discrete_bayes_adjusts_for_a_covariate() -> None:
     assert r.extras["diagnostics"]["r_hat"] < 1.05 if "diagnostics" in r.extras else True
     un = r.extras["unadjusted"]
     assert un["available"] and un["ci_high"] - un["ci_low"] > r.ci_high - r.ci_low
+
+
+def test_pymc_engine_agrees_with_the_exact_engine_on_the_adjusted_sample() -> None:
+    """The covariate is a column of the nuisance design in both engines (beetroot sample, stress)."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    p = nof1.load_protocol(root / "protocols" / "beetroot-juice-rls.yaml")
+    td = nof1.read_log(root / "data" / "sample" / "beetroot_log.csv", p)
+    ex = nof1.analyze(td, outcomes=["severity"], methods=["bayes"], seed=1).get("severity", "bayes")
+    pm_ = nof1.analyze(td, outcomes=["severity"], methods=["bayes"], seed=1, engine="pymc",
+                       draws=500, tune=500).get("severity", "bayes")
+    d = pm_.extras["diagnostics"]
+    assert d["max_rhat"] < 1.02 and d["min_ess_bulk"] > 300 and d["divergences"] == 0
+    sd = ex.extras["posterior_sd"]
+    assert abs(pm_.estimate - ex.estimate) < 0.1 * sd          # Monte Carlo error of 500 x 2 draws
+    ce, cp = ex.extras["covariate_coefficients"]["stress"], pm_.extras["covariate_coefficients"]["stress"]
+    assert abs(ce["estimate"] - cp["estimate"]) < 0.03
+    assert ce["ci_low"] > 0.4 and ex.extras["adjusted_for"] == pm_.extras["adjusted_for"] == ["stress"]

@@ -1566,7 +1566,8 @@ class _Ingest:
                         f"but the schedule says {self.show_cond(sched_cond)}"
                     self.defect(row.line, "condition",
                                 f"{who}{date}: took {self.show_cond(row.condition)}{raw} {where}: a "
-                                "protocol deviation; the analysis uses what was taken",
+                                "protocol deviation; the primary analysis is as randomised, the as-treated one uses what "
+                                "was taken",
                                 "deviation")
             if row.period is not None and row.period != int(periods[i]):
                 date = row.date.isoformat() if row.date else ""
