@@ -21,7 +21,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
-from nof1.cli.app import app, console, err_console, handles_errors
+from nof1.cli.app import (
+    app,
+    check_output_path,
+    command_inputs,
+    console,
+    err_console,
+    handles_errors,
+    write_stdout,
+)
 from nof1.errors import Nof1Error
 from nof1.formatting import fmt_number as _fmt
 from nof1.formatting import fmt_p as _fmt_p
@@ -220,11 +228,7 @@ def analyze(
     """Analyse a trial: every applicable method on every outcome, with a verdict."""
     _check_choice(engine, ENGINES, "--engine")
     _check_choice(duplicates, DUPLICATE_POLICIES, "--duplicates")
-    if report is not None:
-        if report.exists() and not force:
-            raise Nof1Error(f"{report} already exists; choose another name or pass --force to overwrite")
-        if not report.parent.exists():
-            raise Nof1Error(f"{report.parent} does not exist")
+    check_output_path(report, force=force)
     from nof1.data import read_log
     from nof1.protocol import load_protocol
 
@@ -242,7 +246,7 @@ def analyze(
     )
     alerts = result.safety_alerts()
     if as_json:
-        print(json.dumps(result.to_dict(), indent=2))
+        write_stdout(json.dumps(result.to_dict(), indent=2))
     else:
         print_result(result, console, alerts=alerts, benefit_harm=result.benefit_harm())
     if report is not None:
@@ -255,7 +259,8 @@ def _write_report(result: AnalysisResult, path: Path, *, alerts: list[dict[str, 
 
     primary = result.protocol.primary.name
     sensitivity = washout_table(result.trial_data, primary) if primary in result.results else None
-    written = render(result, path, sensitivity=sensitivity, alerts=alerts, overwrite=force)
+    written = render(result, path, sensitivity=sensitivity, alerts=alerts, overwrite=force,
+                     inputs=command_inputs())
     if not quiet:
         err_console.print(f"wrote report {written}", markup=False)
     return written
