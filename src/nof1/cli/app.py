@@ -100,6 +100,9 @@ def _wrap(func: Callable[..., Any], outputs: frozenset[str]) -> Callable[..., An
                 return func(*args, **kwargs)
         except Nof1Error as err:
             fail(str(err), 1)
+        except BrokenPipeError:
+            _silence_stdout()       # `nof1 schedule ... | head`: the reader left; nothing to report
+            raise typer.Exit(1) from None
         except OSError as err:
             fail(_os_error_text(err), 1)
         except KeyboardInterrupt:
@@ -110,9 +113,16 @@ def _wrap(func: Callable[..., Any], outputs: frozenset[str]) -> Callable[..., An
 
 def _os_error_text(err: OSError) -> str:
     what = err.strerror or str(err)
-    if err.filename is None:
-        return f"input/output error: {what}"
+    if err.filename is None:    # files are opened by name; a nameless error is the terminal's
+        return f"cannot write to standard output: {what}"
     return f"{err.filename}: {what}"
+
+
+def _silence_stdout() -> None:
+    import os
+
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 @overload
@@ -148,6 +158,9 @@ def _flush_stdout(code: int) -> int:
     """Flush stdout now, so that a full disk or closed pipe is an error message, not a traceback."""
     try:
         sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout()
+        return code or 1
     except OSError as err:
         with contextlib.suppress(OSError):
             err_console.print(f"error: cannot write to standard output: {err.strerror or err}", markup=False)
