@@ -249,8 +249,32 @@ def analyze(
         write_stdout(json.dumps(result.to_dict(), indent=2))
     else:
         print_result(result, console, alerts=alerts, benefit_harm=result.benefit_harm())
+    nothing = nothing_available(result)
+    if nothing is not None:
+        raise Nof1Error(nothing)
     if report is not None:
         _write_report(result, report, alerts=alerts, force=force, quiet=quiet)
+
+
+def nothing_available(result: AnalysisResult) -> str | None:
+    """Why no method could analyse the primary outcome (or, when the primary was not asked for,
+    any of the outcomes asked for), else None.
+
+    Example:
+        >>> nothing_available(nof1.analyze(constant_td))          # doctest: +SKIP
+        "no method could analyse the primary outcome 'severity' (every value under ... is 5: ...)"
+    """
+    primary = result.protocol.primary.name
+    names = [primary] if primary in result.results else list(result.results)
+    found = [r for n in names for by in result.results[n].values() for r in by.values()]
+    if not found or any(r.available for r in found):
+        return None
+    reasons = list(dict.fromkeys(r.reason or "no reason given" for r in found))
+    why = reasons[0] if len(reasons) == 1 else "; ".join(
+        f"{r.method}: {r.reason}" for r in {r.reason: r for r in found}.values())
+    what = f"the primary outcome '{primary}'" if names == [primary] else \
+        "the outcome" + ("s " if len(names) > 1 else " ") + ", ".join(f"'{n}'" for n in names)
+    return f"no method could analyse {what} ({why})"
 
 
 def _write_report(result: AnalysisResult, path: Path, *, alerts: list[dict[str, Any]] | None,
