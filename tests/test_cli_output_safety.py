@@ -277,3 +277,28 @@ def test_property_no_command_changes_its_inputs(tmp_path_factory, capsys, comman
         assert _hash(aim) == before_aim
     else:
         assert code == 0, err
+
+
+def test_posterior_files_are_written_atomically(tmp_path: Path, monkeypatch) -> None:
+    import xarray as xr
+
+    import nof1
+    from nof1.analysis.bayes import load_fit
+    from nof1.errors import OutputError
+
+    protocol, log = _files(tmp_path)
+    td = nof1.read_log(log, nof1.load_protocol(protocol))
+    fit = nof1.analyze(td, methods=["bayes"], seed=1, engine="exact").get("severity", "bayes").fit
+    path = fit.save(tmp_path / "fit.nc")
+    before = _hash(path)
+    assert load_fit(path).summary()["estimate"] == pytest.approx(fit.summary()["estimate"])
+
+    def full(self, target, *args, **kwargs):
+        Path(target).write_bytes(b"CDF half")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(xr.DataTree, "to_netcdf", full)
+    with pytest.raises(OutputError, match="cannot write .*fit.nc: No space left on device"):
+        fit.save(path)
+    assert _hash(path) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fit.nc", "log.csv", "p.yaml"]

@@ -310,8 +310,9 @@ class BayesFit:
                                           "run_in_days": self.data.run_in_days})
             tree["observed_data"] = _observed(self.data)
         tree.attrs = attrs
-        tree.to_netcdf(path, engine="netcdf4")
-        return path
+        from nof1.outputs import write_atomic
+
+        return write_atomic(path, lambda tmp: tree.to_netcdf(tmp, engine="netcdf4"), force=True)
 
 
 def _observed(data: SeriesData) -> Any:

@@ -145,8 +145,14 @@ def handles_errors(func: Callable[..., Any] | None = None, *, outputs: Iterable[
 
 
 def run_app(argv: list[str]) -> int:
+    import warnings
+
     try:
-        app(args=argv, prog_name="nof1", standalone_mode=True)
+        with warnings.catch_warnings():
+            # numerical warnings of numpy/scipy inside a fit are not messages for the user: a fit
+            # that cannot give an answer says so in its reason (nof1.analysis.degenerate)
+            warnings.simplefilter("ignore", RuntimeWarning)
+            app(args=argv, prog_name="nof1", standalone_mode=True)
     except SystemExit as exc:
         code = exc.code
         code = code if isinstance(code, int) else (0 if code is None else 1)
