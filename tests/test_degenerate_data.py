@@ -163,7 +163,7 @@ def _series(kind: str, seed: int, p: Protocol) -> np.ndarray:
     return y
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(kind=st.sampled_from(["constant", "two-valued", "condition-valued", "range-bound", "one-day",
                              "tiny-noise"]),
        seed=st.integers(0, 2**31 - 1), randomized=st.booleans())
