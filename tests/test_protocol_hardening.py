@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import copy
+import math
 from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import nof1
 from nof1.errors import ProtocolError
@@ -129,3 +132,64 @@ def test_a_huge_protocol_is_refused_before_reading(tmp_path: Path, monkeypatch) 
     monkeypatch.setattr(Path, "read_bytes", lambda self: pytest.fail("read a 60 MB protocol"))
     with pytest.raises(ProtocolError, match=r"60 MB.*at most 4 MB"):
         load_protocol(path)
+
+
+# --------------------------------------------------------------------------- the properties
+NUMERIC_FIELDS = [
+    (("schema_version",), "int"), (("design", "period_days"), "int"), (("design", "run_in_days"), "int"),
+    (("design", "washout_days"), "int"), (("design", "randomization", "pairs"), "int"),
+    (("design", "randomization", "seed"), "int"), (("outcomes", 0, "mcid"), "float"),
+    (("outcomes", 0, "range", 1), "float"), (("outcomes", 1, "measure_days", 0), "int"),
+    (("outcomes", 4, "alert", "below"), "float"), (("outcomes", 5, "alert", "consecutive_days"), "int"),
+    (("analysis", "ci_level"), "float"), (("analysis", "decision", "benefit_prob"), "float"),
+    (("analysis", "washout_sensitivity", 0), "int"), (("analysis", "prior", "effect_mean"), "float"),
+    (("analysis", "tau_prior", "median"), "float"),
+]
+
+
+def _path_text(path: tuple) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else ("." if out else "") + str(part)
+    return out
+
+
+@settings(max_examples=80, deadline=None)
+@given(field=st.sampled_from(NUMERIC_FIELDS),
+       value=st.sampled_from([True, False, "7", "0.5", "", float("inf"), float("-inf"), float("nan")]))
+def test_property_numbers_are_numbers(field: tuple, value) -> None:
+    """Any count, length or number of the protocol set to a bool, a quoted number or a
+    non-finite float is refused with an error naming that field."""
+    path, kind = field
+    if isinstance(value, float) and kind == "int":
+        value = True if math.isnan(value) else value      # ints cannot hold inf/nan; still test a bool
+    data = copy.deepcopy(BASE)
+    data["analysis"].setdefault("prior", {})["effect_mean"] = 0.0
+    data["analysis"].setdefault("tau_prior", {})["median"] = 2.0
+    data["analysis"]["washout_sensitivity"] = [0, 2, 4]
+    data["outcomes"][4]["alert"]["below"] = 90
+    data["outcomes"][5]["alert"]["consecutive_days"] = 2
+    target = data
+    for part in path[:-1]:
+        target = target[part]
+    target[path[-1]] = value
+    with pytest.raises(ProtocolError) as info:
+        protocol_from_dict(data, source="p.yaml")
+    text = str(info.value)
+    field_path = _path_text(path)
+    parent = _path_text(path[:-1]) if isinstance(path[-1], int) else field_path
+    assert f"  - {field_path}:" in text or f"  - {parent}:" in text, text
+
+
+@settings(max_examples=80, deadline=None)
+@given(text=st.one_of(st.text(max_size=300), st.text(min_size=1000, max_size=6000),
+                      st.sampled_from([BEETROOT.read_text(encoding="utf-8"), "a\x00b", "~/" * 700,
+                                       "/" * 5000, "schema_version: 1\n", "-"])))
+def test_property_load_protocol_never_raises_anything_else(text: str) -> None:
+    """load_protocol of any str: a Protocol or a ProtocolError, never OSError/ValueError."""
+    try:
+        p = load_protocol(text)
+    except ProtocolError as err:
+        assert str(err).strip() and "Errno" not in str(err)
+    else:                                  # only an existing file name can load
+        assert Path(text).is_file() and p.id

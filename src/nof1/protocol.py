@@ -930,6 +930,9 @@ def load_protocol(path: str | Path) -> Protocol:
     """Read and validate a protocol file (YAML or JSON).
 
     Raises :class:`~nof1.errors.ProtocolError` listing every problem found, each with its field path.
+    ``path`` is a file name; to read a protocol from a string use :func:`protocol_from_text`
+    (given such a string, this raises ProtocolError saying so). Files over
+    :data:`MAX_PROTOCOL_BYTES` are refused unread; UTF-16 with a byte-order mark is decoded.
 
     Example:
         >>> p = load_protocol("protocols/beetroot-juice-rls.yaml")   # doctest: +SKIP
