@@ -140,7 +140,8 @@ def test_all_values_equal() -> None:
     p = make_protocol()
     frame = simulated_frame(p)
     frame["severity"] = 4.0
-    assert_unavailable(bad(TrialData.from_frame(p, frame)), CLASSICAL, "equal")
+    assert_unavailable(bad(TrialData.from_frame(p, frame)), CLASSICAL,
+                       "every value under Juice and Placebo is 4: there is no day-to-day variation")
 
 
 def test_single_pair() -> None:

@@ -717,9 +717,15 @@ def _parse_date_cell(value: Any, date_format: str | None) -> _ParsedDate | _Ambi
 # =========================================================================== values
 def _parse_number(value: Any, decimal_comma: bool, outcome: Outcome | None = None) -> float:
     """A cell as a float (NaN when missing); raises :class:`_CellError` when it is not a number."""
+    if isinstance(value, str) and value.strip().lower() == "nan":
+        raise _CellError("non_numeric", f"{_show(value.strip())} is not a number (NaN); write a missing "
+                         "value as blank or NA")
     if _is_missing(value):
         return math.nan
     if isinstance(value, bool | np.bool_):
+        if outcome is not None and outcome.type != "binary":
+            raise _CellError("non_numeric", f"{value!r} is a yes/no value, not a number; '{outcome.name}' "
+                             f"is a {outcome.type} outcome")
         return float(value)
     if isinstance(value, int | np.integer | float | np.floating):
         x = float(value)
@@ -886,6 +892,7 @@ class _Ingest:
         self.outcome_names = [o.name for o in protocol.outcomes]
         self.empty_rows = 0
         self._guess_words: dict[str, str] | None = None
+        self.bool_read: set[str] = set()
 
     # ------------------------------------------------------------------ bookkeeping
     def _parse_start(self, start: Any) -> dt.date | None:
@@ -1173,6 +1180,9 @@ class _Ingest:
                         self.defect(row.line, o.name, f"{_show(value)}: not logged", "not_logged", "info")
                     elif o.name in used_cols and any(not _is_missing(row.cell(idx[n])) for n in used_cols):
                         self.defect(row.line, o.name, "empty cell: not logged", "not_logged", "info")
+                if o.type == "binary" and isinstance(value, bool | np.bool_) and o.name not in self.bool_read:
+                    self.bool_read.add(o.name)
+                    self.report.notes.append(f"{o.name}: True/False read as 1/0")
                 try:
                     x = _parse_number(value, decimal_comma, o)
                     _check_outcome_value(x, o)

@@ -59,8 +59,52 @@ _RESERVED_COLUMNS = {
 _BLIND_CODES = ["X", "Y", "Z", "W", "V", "U", "T", "S"]
 
 
+def _numeric_kind(annotation: Any) -> tuple[str, bool] | None:
+    """("int" | "float", each item?) for a numeric field annotation (through Optional, Annotated,
+    Literal of ints, list[...] and tuple[...]), else None."""
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if annotation is int or annotation is float:
+        return ("int" if annotation is int else "float", False)
+    if origin is Annotated:
+        return _numeric_kind(args[0])
+    if origin is Literal:
+        ok = args and all(isinstance(a, int) and not isinstance(a, bool) for a in args)
+        return ("int", False) if ok else None
+    if origin in (typing.Union, types.UnionType):
+        kinds = [k for a in args if a is not type(None) for k in [_numeric_kind(a)]]
+        return kinds[0] if len(kinds) == 1 and kinds[0] is not None else None
+    if origin in (list, tuple):
+        inner = {_numeric_kind(a) for a in args if a is not Ellipsis}
+        if len(inner) == 1 and None not in inner:
+            kind = inner.pop()
+            return (kind[0], True) if kind is not None and not kind[1] else None
+    return None
+
+
+def _plain_number(value: Any, kind: str) -> None:
+    what = "a whole number" if kind == "int" else "a number"
+    if isinstance(value, bool):
+        raise ValueError(f"expected {what}, got {str(value).lower()}")
+    if isinstance(value, str):
+        raise ValueError(f"expected {what}, got the text {value!r} (write numbers without quotes)")
+
+
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _strict_numbers(cls, value: Any, info: Any) -> Any:
+        """Counts, lengths and numbers are numbers: YAML's true/false and quoted text are refused
+        (pydantic's lax mode would read ``period_days: true`` as 1)."""
+        field = cls.model_fields.get(info.field_name) if info.field_name else None
+        kind = _numeric_kind(field.annotation) if field is not None else None
+        if kind is not None:
+            items = value if kind[1] and isinstance(value, list | tuple) else [value] if not kind[1] else []
+            for item in items:
+                _plain_number(item, kind[0])
+        return value
 
 
 # --------------------------------------------------------------------------- conditions
@@ -884,18 +928,65 @@ def _parse_text(text: str, source: str, suffix: str) -> Any:
         raise ProtocolError(f"malformed YAML{where}: {problem}", source=source) from None
 
 
+#: Largest protocol file read (a protocol is a page of text; a 60 MB file took 15 s to refuse).
+MAX_PROTOCOL_BYTES = 4 * 1024 * 1024
+
+
+def _looks_like_text(path: str) -> bool:
+    """Whether a str given as a file name is rather a protocol's text."""
+    if "\n" in path or path.lstrip().startswith(("{", "schema_version:", "---")):
+        return True
+    try:
+        return len(path) > 1024 and not Path(path).exists()
+    except (OSError, ValueError):
+        return True
+
+
+def _decode_utf16(raw: bytes, source: str) -> str | None:
+    """UTF-16 text with a byte-order mark, decoded; None when ``raw`` is not UTF-16."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return raw.decode("utf-16")
+        except UnicodeDecodeError:
+            raise ProtocolError("starts like UTF-16 text but cannot be decoded; save the protocol as "
+                                "UTF-8 YAML or JSON", source=source) from None
+    head = raw[:4096]
+    even, odd = head[0::2], head[1::2]
+    half = len(head) / 2
+
+    def mostly_zero(b: bytes) -> bool:
+        return b.count(0) > 0.6 * half
+
+    def mostly_text(b: bytes) -> bool:
+        return sum(32 <= c < 127 or c in (9, 10, 13) for c in b) > 0.9 * half
+
+    if len(head) >= 8 and ((mostly_zero(odd) and mostly_text(even)) or (mostly_zero(even) and mostly_text(odd))):
+        raise ProtocolError("looks like UTF-16 text without a byte-order mark; save it as UTF-8 (in most "
+                            "editors: Save as... > Encoding: UTF-8)", source=source)
+    return None
+
+
 def _read_text(path: Path) -> str:
     source = str(path)
-    if not path.exists():
-        raise ProtocolError("no such file", source=source)
-    if path.is_dir():
-        raise ProtocolError("is a directory, expected a protocol file (.yaml, .yml or .json)", source=source)
     try:
+        if not path.exists():
+            raise ProtocolError("no such file", source=source)
+        if path.is_dir():
+            raise ProtocolError("is a directory, expected a protocol file (.yaml, .yml or .json)",
+                                source=source)
+        size = path.stat().st_size
+        if size > MAX_PROTOCOL_BYTES:
+            raise ProtocolError(
+                f"is {size / 1024 / 1024:.0f} MB; a protocol is a small text file (at most "
+                f"{MAX_PROTOCOL_BYTES // (1024 * 1024)} MB): is this the right file?", source=source)
         raw = path.read_bytes()
     except OSError as err:
-        raise ProtocolError(f"cannot be read ({err.strerror})", source=source) from None
+        raise ProtocolError(f"cannot be read ({err.strerror or err})", source=source) from None
     if not raw.strip():
         raise ProtocolError("the file is empty; expected a protocol (see protocols/README.md)", source=source)
+    text = _decode_utf16(raw, source)
+    if text is not None:
+        return text
     if b"\x00" in raw[:8192]:
         raise ProtocolError("is a binary file, expected a YAML or JSON text protocol", source=source)
     try:
@@ -910,23 +1001,62 @@ def load_protocol(path: str | Path) -> Protocol:
     """Read and validate a protocol file (YAML or JSON).
 
     Raises :class:`~nof1.errors.ProtocolError` listing every problem found, each with its field path.
+    ``path`` is a file name; to read a protocol from a string use :func:`protocol_from_text`
+    (given such a string, this raises ProtocolError saying so). Files over
+    :data:`MAX_PROTOCOL_BYTES` are refused unread; UTF-16 with a byte-order mark is decoded.
 
     Example:
         >>> p = load_protocol("protocols/beetroot-juice-rls.yaml")   # doctest: +SKIP
         >>> p.primary.name                                            # doctest: +SKIP
         'severity'
     """
+    if isinstance(path, str) and _looks_like_text(path):
+        raise ProtocolError(
+            "load_protocol takes a file name, and this looks like the text of a protocol, not a file "
+            "name; use nof1.protocol_from_text(text) to read a protocol from a string")
     path = Path(path)
     text = _read_text(path)
     data = _parse_text(text, str(path), path.suffix.lower())
     return protocol_from_dict(data, source=str(path))
 
 
+def protocol_from_text(text: str, *, source: str | None = None) -> Protocol:
+    """Read and validate a protocol given as YAML or JSON text (not a file name).
+
+    JSON is YAML, so either form is accepted; errors name ``source`` (default ``<text>``).
+
+    Example:
+        >>> p = protocol_from_text(Path("protocols/beetroot-juice-rls.yaml").read_text())   # doctest: +SKIP
+        >>> p.id                                                                           # doctest: +SKIP
+        'beetroot-juice-rls'
+    """
+    name = source or "<text>"
+    if not isinstance(text, str):
+        raise ProtocolError(f"expected the protocol's text as a str, got {type(text).__name__}", source=name)
+    if len(text.encode("utf-8")) > MAX_PROTOCOL_BYTES:
+        raise ProtocolError(f"the text is larger than {MAX_PROTOCOL_BYTES // (1024 * 1024)} MB; a protocol "
+                            "is a small text file", source=name)
+    suffix = ".json" if text.lstrip().startswith(("{", "[")) else ".yaml"
+    return protocol_from_dict(_parse_text(text.lstrip("\ufeff"), name, suffix), source=name)
+
+
+_MAPPING_EXPECTED = "expected a mapping of protocol keys (schema_version: 1, id: ..., title: ...)"
+
+
 def protocol_from_dict(data: Any, *, source: str | None = None) -> Protocol:
     """Validate an already parsed protocol mapping."""
+    if data is None:
+        raise ProtocolError("the file has no protocol in it (only comments or blank lines); a protocol is "
+                            "a mapping of keys (schema_version: 1, id: ..., title: ...)", source=source)
     if not isinstance(data, dict):
-        kind = "a list" if isinstance(data, list) else type(data).__name__
-        raise ProtocolError(f"the top level must be a mapping of protocol keys, got {kind}", source=source)
+        if isinstance(data, list):
+            got = "a list"
+        elif isinstance(data, str | int | float | bool | dt.date):
+            shown = data if not isinstance(data, str) or len(data) <= 40 else data[:37] + "..."
+            got = f"the single value {shown!r}"
+        else:
+            got = type(data).__name__
+        raise ProtocolError(f"{_MAPPING_EXPECTED}, got {got}", source=source)
     try:
         return Protocol.model_validate(data)
     except ValidationError as err:
@@ -958,6 +1088,10 @@ def _problems_from_validation(err: ValidationError) -> list[Problem]:
         elif etype == "literal_error":
             inp = e.get("input")
             msg = f"got {inp!r}; {msg[0].lower() + msg[1:]}"
+        elif etype == "finite_number":
+            msg = f"must be a finite number (got {e.get('input')!r})"
+            if "range" in loc:
+                msg += "; for an outcome with no upper (or lower) limit, leave the range out"
         elif "input" in e and etype not in ("value_error", "assertion_error") and not isinstance(e["input"], dict):
             msg = f"{msg} (got {e['input']!r})"
         if etype == "value_error" and not loc:

@@ -48,7 +48,6 @@ from nof1.constants import (
     VERDICT_INCONCLUSIVE,
     VERDICT_NO_EFFECT,
 )
-from nof1.errors import Nof1Error
 from nof1.formatting import fmt_number, fmt_p, fmt_prob
 from nof1.report_sections import section_html
 
@@ -892,21 +891,21 @@ def render(
     benefit_harm: Any = None,
     figures: bool = True,
     overwrite: bool = False,
+    inputs: Iterable[Any] = (),
 ) -> Path:
     """Write the HTML report (see :func:`to_html`) to ``path`` and return the path.
 
-    Never overwrites an existing file unless ``overwrite=True`` (raises :class:`Nof1Error`).
+    Never overwrites an existing file unless ``overwrite=True``, and never the trial's log or any
+    of ``inputs`` (raises :class:`~nof1.errors.OutputError`); the write is atomic
+    (:func:`nof1.outputs.write_atomic`).
 
     Example:
         >>> render(res, "report.html", sensitivity=nof1.washout_sensitivity(td))   # doctest: +SKIP
         PosixPath('report.html')
     """
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise Nof1Error(f"{path} already exists; choose another name or overwrite it explicitly "
-                        "(--force on the command line, overwrite=True in Python)")
-    if not path.parent.exists():
-        raise Nof1Error(f"{path.parent} does not exist")
+    from nof1.outputs import check_output, write_atomic
+
+    protected = (*inputs, result.trial_data.source)
+    path = check_output(path, inputs=protected, force=overwrite)
     page = to_html(result, sensitivity=sensitivity, alerts=alerts, benefit_harm=benefit_harm, figures=figures)
-    path.write_text(page, encoding="utf-8")
-    return path
+    return write_atomic(path, page, inputs=protected, force=overwrite)

@@ -326,8 +326,9 @@ class BayesFit:
                 "covariate_names": list(self.data.covariate_names)})
             tree["observed_data"] = _observed(self.data)
         tree.attrs = attrs
-        tree.to_netcdf(path, engine="netcdf4")
-        return path
+        from nof1.outputs import write_atomic
+
+        return write_atomic(path, lambda tmp: tree.to_netcdf(tmp, engine="netcdf4"), force=True)
 
 
 def _observed(data: SeriesData) -> Any:

@@ -207,7 +207,8 @@ def demo(
 
     sensitivity = washout_table(td, p.primary.name)
     with err_console.status("drawing the figures ...", spinner="dots"):
-        written = render(result, report_path, sensitivity=sensitivity, alerts=alerts, overwrite=True)
+        written = render(result, report_path, sensitivity=sensitivity, alerts=alerts, overwrite=True,
+                         inputs=(protocol_path, messy_path, clean_path))
     console.print(f"report: {written}", markup=False, style="bold green")
     console.print(f"open it in a browser: file://{written.resolve()}", markup=False)
     console.print(f"demo finished in {time.perf_counter() - t0:.0f} s", markup=False, style="dim")
