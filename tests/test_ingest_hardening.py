@@ -129,11 +129,15 @@ def test_literal_nan_is_a_warning_like_inf(tmp_path: Path, protocol_path: Path) 
     assert td.report.usable and np.isnan(td.data["severity"].iloc[1:5]).all()
 
 
-def test_na_words_stay_silently_missing(tmp_path: Path, protocol_path: Path) -> None:
+def test_na_words_are_not_logged_not_warnings(tmp_path: Path, protocol_path: Path) -> None:
+    # Missing-value words are reported by line as "not logged" (issue 15), never as bad numbers.
     values = ["NA", "n/a", "", "-"] + [str(i % 7) for i in range(24)]
     log = _log(tmp_path, [f"{d},{v}" for d, v in zip(_dates(), values, strict=True)])
     td = nof1.read_log(log, nof1.load_protocol(protocol_path))
-    assert not [d for d in td.report.defects if d.column == "severity"]
+    sev = [d for d in td.report.defects if d.column == "severity"]
+    assert [d.line for d in sev] == [2, 3, 5]  # the blank cell of a one-outcome row is an empty row
+    assert all(d.kind == "not_logged" and d.severity == "info" for d in sev)
+    assert td.report.usable and np.isnan(td.data["severity"].iloc[:4]).all()
 
 
 def test_boolean_dataframe_columns(protocol_path: Path) -> None:
