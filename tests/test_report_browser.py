@@ -221,7 +221,8 @@ def test_demo_answer_and_alerts_above_the_fold(demo: dict[str, Any], tmp_path: P
     assert a["effect"]["text"].replace("−", "-") == f"{estimate} points"
     assert a["interval"]["text"].replace("−", "-") == interval
     assert a["prob"]["text"] == p_mcid
-    verdict = next(x for x in demo["stdout"].splitlines() if x.startswith("verdict: "))
+    after = demo["stdout"][demo["stdout"].index("Worst RLS severity last night (0-10) [primary]"):]
+    verdict = next(x for x in after.splitlines() if x.startswith("verdict: "))
     assert a["words"]["text"].lower() == verdict.removeprefix("verdict: ")
     # every alert the terminal lists is in the top box, above the fold
     n = int(re.search(r"SAFETY ALERTS \((\d+)\)", demo["stdout"]).group(1))
