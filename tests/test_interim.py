@@ -1,0 +1,164 @@
+"""Interim analysis (nof1.interim / nof1 status): predictive probabilities checked by simulation."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import nof1
+from nof1.data import TrialData
+from nof1.interim_analysis import VERDICTS, as_of, complete_pairs, predictive_verdicts
+from nof1.models.bayes_exact import ModelPriors, SeriesData, fit_exact
+
+ROOT = Path(__file__).resolve().parents[1]
+BEETROOT = ROOT / "protocols" / "beetroot-juice-rls.yaml"
+LOG = ROOT / "data" / "sample" / "beetroot_log.csv"
+
+
+def small_protocol(**analysis) -> nof1.Protocol:
+    """3 pairs of 7-day periods, no run-in, instant switch: cheap to fit thousands of times."""
+    return nof1.Protocol.model_validate({
+        "schema_version": 1, "id": "small", "title": "Small",
+        "conditions": {"A": {"label": "Placebo", "role": "control"},
+                       "B": {"label": "Active", "role": "treatment"}},
+        "design": {"period_days": 7, "sequence": ["A", "B", "B", "A", "A", "B"]},
+        "outcomes": [{"name": "y", "type": "continuous", "range": [0, 10], "better": "lower",
+                      "mcid": 0.5, "role": "primary"}],
+        "analysis": {"carryover": "none", "trend": False,
+                     "prior": {"effect_sd": 1.0, "sigma_scale": 1.0}, **analysis},
+    })
+
+
+def ar1(rng: np.random.Generator, phi: float, sigma: float, n: int) -> np.ndarray:
+    e = np.empty(n)
+    e[0] = sigma * rng.standard_normal()
+    for t in range(1, n):
+        e[t] = phi * e[t - 1] + sigma * math.sqrt(1 - phi * phi) * rng.standard_normal()
+    return e
+
+
+def test_predictive_probability_matches_completed_trials() -> None:
+    """Half-trials drawn from the analysis' prior, completed by predictive_verdicts: the mean
+    predicted probability of 'likely meaningful benefit' equals the share of the actual
+    completions (the same simulated trials run on) with that verdict, within Monte Carlo error."""
+    p = small_protocol()
+    rng = np.random.default_rng(20261204)
+    n_trials, n_comp, cut = 300, 200, 21
+    u = np.array([1.0 if c == "B" else 0.0 for c in p.allocation_days()])
+    predicted, actual = [], []
+    full_y = []
+    for i in range(n_trials):
+        effect = rng.normal(0.0, 1.0)                 # the analysis' priors: effect ~ N(0, 1),
+        sigma = abs(rng.normal(0.0, 1.0))             # sigma ~ HalfNormal(1), phi ~ U(-0.5, 0.95)
+        phi = rng.uniform(-0.5, 0.95)
+        y = 5.0 + effect * u + ar1(rng, phi, sigma, u.size)
+        full_y.append(y)
+        frame = pd.DataFrame({"day": np.arange(1, cut + 1), "y": y[:cut]})
+        td = TrialData.from_frame(p, frame)
+        pred = predictive_verdicts(td, today=cut, completions=n_comp, seed=i)
+        predicted.append(pred["probabilities"][nof1.constants.VERDICT_BENEFIT])
+    # the actual completions, analysed as the trial would be
+    from nof1.analysis.bayes import model_priors
+    from nof1.models.bayes_exact import fit_exact_batch
+
+    Y = np.array(full_y)
+    pri = model_priors(p, p.primary, carryover="none")
+    res = fit_exact_batch(Y, u, priors=pri, mcid=0.5, better="lower")
+    actual = (res.prob_meaningful_benefit >= 0.8) & (res.prob_meaningful_harm < 0.05)
+    predicted = np.asarray(predicted)
+    # Var(actual_i | data so far) = q_i (1 - q_i) with q_i the exact predictive probability;
+    # the completions add q_i (1 - q_i) / n_comp
+    se = math.sqrt(np.sum(predicted * (1 - predicted)) * (1 + 1 / n_comp)) / n_trials
+    diff = predicted.mean() - actual.mean()
+    assert 0.15 < actual.mean() < 0.6       # a non-trivial share of benefit verdicts
+    assert abs(diff) < 3 * se + 0.005, (predicted.mean(), actual.mean(), se)
+    # and by bins of the predicted probability
+    for lo, hi in ((0.0, 0.2), (0.2, 0.8), (0.8, 1.0001)):
+        m = (predicted >= lo) & (predicted < hi)
+        if m.sum() >= 20:
+            se_b = math.sqrt(np.sum(predicted[m] * (1 - predicted[m]))) / m.sum()
+            assert abs(predicted[m].mean() - actual[m].mean()) < 3 * se_b + 0.03, (lo, hi)
+
+
+def test_no_future_days_gives_the_verdict_of_the_data() -> None:
+    p = small_protocol()
+    rng = np.random.default_rng(3)
+    u = np.array([1.0 if c == "B" else 0.0 for c in p.allocation_days()])
+    y = 5.0 - 1.5 * u + ar1(rng, 0.3, 0.8, u.size)
+    td = TrialData.from_frame(p, pd.DataFrame({"day": np.arange(1, 43), "y": y}))
+    pred = predictive_verdicts(td, today=42, completions=100, seed=1)
+    r = nof1.analyze(td, methods=["bayes"], seed=1)
+    assert pred["probabilities"][r.verdict()] == 1.0
+    assert sorted(pred["probabilities"]) == sorted(VERDICTS)
+
+
+def test_joint_draws_reproduce_the_exact_posterior() -> None:
+    """The node draws used for completions: effect mean/sd equal the mixture's, within MC error."""
+    rng = np.random.default_rng(5)
+    u = np.repeat([0, 1, 0, 1], 7).astype(float)
+    d = SeriesData(y=2.0 - 1.0 * u + ar1(rng, 0.4, 1.0, 28), day=np.arange(1, 29), u=u[None])
+    post = fit_exact(d, ModelPriors.from_scale(10.0))
+    s = post.summary()
+    dr = post.draws(40_000, 2)
+    b = dr["beta"][:, 0]
+    assert abs(b.mean() - s["posterior_mean"]) < 4 * s["posterior_sd"] / math.sqrt(b.size)
+    assert abs(b.std() / s["posterior_sd"] - 1) < 0.02
+    assert abs(np.mean(dr["phi_node"]) - post.phi_summary()["mean"]) < 0.01
+
+
+def test_as_of_and_pairs() -> None:
+    p = nof1.load_protocol(BEETROOT)
+    td = nof1.read_log(LOG, p)
+    cut = as_of(td, 42)
+    assert cut.data.loc[cut.data["day"] > 42, "severity"].isna().all()
+    assert cut.data.loc[cut.data["day"] <= 42, "severity"].notna().sum() == \
+        td.data.loc[td.data["day"] <= 42, "severity"].notna().sum()
+    assert complete_pairs(td, 42) == (1, 4)   # run-in 14 + one pair of 14-day periods
+    assert complete_pairs(td, 41) == (0, 4)
+
+
+@pytest.mark.parametrize("day", [42, 56])
+def test_interim_on_the_sample(day: int) -> None:
+    p = nof1.load_protocol(BEETROOT)
+    td = nof1.read_log(LOG, p)
+    st = nof1.interim(td, seed=1, day=day, completions=300)
+    assert st.progress["as_of_day"] == day and st.progress["trial_day"] == day - 14
+    assert st.progress["days_to_go"] == 126 - day
+    assert [h.label for h in st.horizons] == ["planned end", "+1 pair", "+2 pairs"]
+    assert [h.end_day for h in st.horizons] == [126, 154, 182]
+    for h in st.horizons:
+        assert abs(sum(h.probabilities.values()) - 1) < 1e-9
+    # the current posterior is the bayes analysis of the days so far
+    r = nof1.analyze(as_of(td, day), outcomes=["severity"], methods=["bayes"], seed=1).get("severity", "bayes")
+    assert st.current.estimate == pytest.approx(r.estimate, abs=1e-9)
+    # day 56 is after the two-day headache episode of the sample (2027-01-21/22): safety first
+    expected = "continue" if day == 42 else "stop: safety rule reached"
+    assert st.recommendation == expected
+    doc = json.loads(json.dumps(st.to_dict()))
+    assert doc["recommendation"] == expected and len(doc["predictive"]) == 3
+
+
+def test_status_cli(tmp_path, capsys) -> None:
+    from nof1.cli import main
+
+    lines = LOG.read_text().splitlines()
+    # a log that ends today (2027-01-11 = day 42), with the sample's missing days
+    short = tmp_path / "log.csv"
+    short.write_text("\n".join(l for l in lines if l[:10] <= "2027-01-11") + "\n")
+    code = main(["status", str(BEETROOT), str(short), "--completions", "300", "--seed", "2"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "predictive probability of each verdict" in out and "recommendation: continue" in out
+    assert "as of day 42 (2027-01-11)" in out
+    code = main(["status", str(BEETROOT), str(LOG), "--day", "56", "--completions", "300", "--json"])
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 0 and doc["progress"]["as_of_day"] == 56
+    assert doc["recommendation"] == "stop: safety rule reached"
+    code = main(["status", str(BEETROOT), str(LOG), "--day", "0"])
+    err = capsys.readouterr().err
+    assert code == 1 and "nothing has been logged" in err
