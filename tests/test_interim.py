@@ -147,14 +147,18 @@ def test_status_cli(tmp_path, capsys) -> None:
     from nof1.cli import main
 
     lines = LOG.read_text().splitlines()
-    # a log that ends today (2027-01-11 = day 42), with the sample's missing days
+    # a log that ends today (2027-01-11 = day 42, itself not logged in the sample), with the
+    # sample's missing days: by default the status is as of the last logged day
     short = tmp_path / "log.csv"
-    short.write_text("\n".join(l for l in lines if l[:10] <= "2027-01-11") + "\n")
+    short.write_text("\n".join([lines[0], *(ln for ln in lines[1:] if ln[:10] <= "2027-01-11")]) + "\n")
     code = main(["status", str(BEETROOT), str(short), "--completions", "300", "--seed", "2"])
     out = capsys.readouterr().out
     assert code == 0
     assert "predictive probability of each verdict" in out and "recommendation: continue" in out
-    assert "as of day 42 (2027-01-11)" in out
+    assert "as of day 41 (2027-01-10)" in out and "complete pairs: 0 of 4" in out
+    code = main(["status", str(BEETROOT), str(short), "--as-of", "2027-01-11", "--completions", "300"])
+    out = capsys.readouterr().out
+    assert code == 0 and "as of day 42 (2027-01-11)" in out and "complete pairs: 1 of 4" in out
     code = main(["status", str(BEETROOT), str(LOG), "--day", "56", "--completions", "300", "--json"])
     doc = json.loads(capsys.readouterr().out)
     assert code == 0 and doc["progress"]["as_of_day"] == 56

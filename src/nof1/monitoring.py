@@ -396,12 +396,13 @@ def evaluate_monitoring(
     seed: int,
     rule: Monitoring | None = None,
     null_only: bool = False,
+    effect_sims: int | None = None,
     progress: Callable[[str, float], None] | None = None,
 ) -> MonitoringEvaluation:
     """Simulate the sequential trial under ``rule`` (default: the protocol's, else :data:`DEFAULT_RULE`).
 
-    ``sims`` trials at a true effect of 0 (false-positive rate) and, unless ``null_only``, as many
-    at ``effect`` (default: 1.5 MCID in the benefit direction), with the same seeds. Each
+    ``sims`` trials at a true effect of 0 (false-positive rate) and, unless ``null_only``,
+    ``effect_sims`` (default: as many) at ``effect`` (default: 1.5 MCID in the benefit direction). Each
     simulated trial draws its own allocation from the protocol's scheme, as the real one will.
 
     Example:
@@ -439,6 +440,8 @@ def evaluate_monitoring(
     for label, value in (("null", 0.0), ("effect", eff)):
         if label == "effect" and null_only:
             break
+        if label == "effect" and effect_sims is not None:
+            common["n"] = int(effect_sims)
         batch = simulate_batch(protocol, effect=value, **common)
         base = 0.0 if label == "null" else 0.5
         lk = _fit_looks(protocol, batch, pairs, ends,
@@ -456,7 +459,8 @@ def evaluate_monitoring(
         }
         out[label] = res
     scenario = {"effect": eff, "sd": sd, "phi": phi, "carryover_days": carryover_days, "missing": missing,
-                "sims": int(sims), "seed": int(seed), "looks_at_pairs": look_pairs(chosen, len(ends)),
+                "sims": int(sims), "effect_sims": None if null_only else int(effect_sims or sims),
+                "seed": int(seed), "looks_at_pairs": look_pairs(chosen, len(ends)),
                 "pair_end_days": ends}
     notes = []
     if any(t is not None and t.by == "predictive" for t in (chosen.efficacy, chosen.futility, chosen.harm)):

@@ -55,7 +55,7 @@ class Monitoring(_Model):
     min_pairs: int = Field(default=2, ge=1, description="First look after this many complete pairs.")
     efficacy: Threshold | None = Threshold(by="posterior", prob=0.9)
     futility: Threshold | None = Threshold(by="predictive", prob=0.05)
-    harm: Threshold | None = Threshold(by="posterior", prob=0.5)
+    harm: Threshold | None = Threshold(by="posterior", prob=0.8)
 
 
 class EvidencePrior(_Model):

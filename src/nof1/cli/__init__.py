@@ -12,6 +12,7 @@ import sys
 from nof1.cli import (
     optional_cmds,  # noqa: E402,F401
     protocol_cmds,  # noqa: E402,F401  (side effect: commands)
+    status_cmd,  # noqa: E402,F401
 )
 from nof1.cli.app import app, run_app
 

@@ -154,6 +154,9 @@ def print_result(result: AnalysisResult, out: Console, *, alerts: list[dict[str,
                      f"none (the Bayesian method could not run: {bayes.reason})" if not bayes.available else
                      "none (the decision rules need an MCID for this outcome)")
             out.print(f"verdict: {v}", markup=False, style=style)
+            from nof1.cli.sensitivity_view import print_assumptions
+
+            print_assumptions(result, o.name, contrast, out)
     if benefit_harm is not None:
         from nof1.report import benefit_harm_sentence
 
