@@ -34,6 +34,8 @@ def print_assumptions(result: AnalysisResult, outcome: str, contrast: str, out: 
                       markup=False, style="dim")
         out.print(f"  {ps.sentence} (* = the analysis' prior)", markup=False,
                   style="bold yellow" if ps.depends_on_prior else "dim")
+    else:
+        out.print(f"prior sensitivity: not available ({ps.reason})", markup=False, style="dim")
     if o.role != "primary":
         return
     osens = result.onset_sensitivity(outcome, contrast)
