@@ -508,7 +508,8 @@ def interim(
     source = "the protocol's analysis.monitoring" if protocol.analysis.monitoring is not None else \
         "none in the protocol; nof1's default rule, shown for information"
     monitoring = _apply_rule(td, o, contrast, rule, today=today, done_pairs=done_pairs,
-                             planned_pairs=planned_pairs, seed=int(seed), completions=completions)
+                             planned_pairs=planned_pairs, seed=int(seed), completions=completions,
+                             today_pred=horizons[0].probabilities if horizons else None)
     monitoring.update(source=source, text=rule_text(rule), rule=rule.model_dump(mode="json"))
     from nof1.safety import safety_alerts
 
@@ -529,7 +530,8 @@ def _seed(seed: int, *keys: object) -> int:
 
 
 def _apply_rule(td: TrialData, o: Outcome, contrast: tuple[str, str], rule: Monitoring, *, today: int,
-                done_pairs: int, planned_pairs: int, seed: int, completions: int) -> dict[str, Any]:
+                done_pairs: int, planned_pairs: int, seed: int, completions: int,
+                today_pred: dict[str, float] | None = None) -> dict[str, Any]:
     """The stopping rule at the latest planned look (data as they stood at the end of that pair)."""
     from nof1.monitoring import look_pairs, threshold_decision
 
@@ -558,7 +560,9 @@ def _apply_rule(td: TrialData, o: Outcome, contrast: tuple[str, str], rule: Moni
         return out
     pred = None
     needs_pred = any(t is not None and t.by == "predictive" for t in (rule.efficacy, rule.futility, rule.harm))
-    if needs_pred:
+    if needs_pred and look_day >= today and today_pred is not None:
+        pred = today_pred  # the look is today: the predictive probabilities just computed
+    elif needs_pred:
         pred = predictive_verdicts(at, today=look_day, completions=completions, seed=_seed(seed, "look", k),
                                    outcome=o.name, contrast=contrast)["probabilities"]
     decision, because = threshold_decision(rule, r.extras, pred, td.protocol.analysis.decision)
@@ -574,8 +578,10 @@ def _recommend(protocol: Protocol, progress: dict[str, Any], monitoring: dict[st
                ) -> tuple[str, list[str]]:
     reasons: list[str] = []
     if alerts:
-        reasons.append(f"{len(alerts)} safety alert(s) (see above): pause and seek advice, as the protocol's "
-                       "safety notes say, before going on")
+        days = ", ".join(sorted({str(a.get("date") or f"day {a.get('day')}") for a in alerts}))
+        reasons.append(f"{len(alerts)} safety alert(s) ({days}; see above): pause and seek advice, as the "
+                       "protocol's safety notes say; go on only if a clinician agrees (the predictive "
+                       "probabilities above assume the trial goes on)")
         return REC_SAFETY, reasons
     look = monitoring.get("look")
     if look is not None and look["decision"] == "stop for harm":
