@@ -166,3 +166,73 @@ def test_status_cli(tmp_path, capsys) -> None:
     code = main(["status", str(BEETROOT), str(LOG), "--day", "0"])
     err = capsys.readouterr().err
     assert code == 1 and "nothing has been logged" in err
+
+
+def _reference_completions(p: nof1.Protocol, y_obs: np.ndarray, n_days: int, n: int, seed: int) -> np.ndarray:
+    """Completions by an independent sampler: (effect, sigma, phi) from the prior, importance
+    weights from the exact marginal likelihood of the observed days (the flat level integrated
+    out with the full AR(1) covariance), the level from its conditional normal, and the future
+    days from the Gaussian conditional distribution given the observed days."""
+    from scipy import linalg
+
+    rng = np.random.default_rng(seed)
+    u = np.array([1.0 if c == "B" else 0.0 for c in p.allocation_days()])
+    m = y_obs.size
+    t = np.arange(n_days)
+    M = 20_000
+    eff = rng.normal(0, 1.0, M)
+    sig = np.abs(rng.normal(0, 1.0, M))
+    phi = rng.uniform(-0.5, 0.95, M)
+    logw = np.empty(M)
+    ahat = np.empty(M)
+    avar = np.empty(M)
+    for i in range(M):
+        R = phi[i] ** np.abs(t[:m, None] - t[None, :m])
+        L = linalg.cho_factor(R)
+        r = y_obs - eff[i] * u[:m]
+        Ri1 = linalg.cho_solve(L, np.ones(m))
+        Rir = linalg.cho_solve(L, r)
+        a11 = Ri1.sum()
+        ah = Rir.sum() / a11
+        q = r @ Rir - a11 * ah * ah
+        logdet = 2 * np.log(np.diag(L[0])).sum()
+        logw[i] = -(m - 1) * np.log(sig[i]) - 0.5 * logdet - 0.5 * np.log(a11) - 0.5 * q / sig[i] ** 2
+        ahat[i], avar[i] = ah, sig[i] ** 2 / a11
+    w = np.exp(logw - logw.max())
+    idx = rng.choice(M, size=n, p=w / w.sum())
+    out = np.empty((n, n_days))
+    out[:, :m] = y_obs
+    for j, i in enumerate(idx):
+        alpha = rng.normal(ahat[i], np.sqrt(avar[i]))
+        mu = alpha + eff[i] * u
+        S = sig[i] ** 2 * phi[i] ** np.abs(t[:, None] - t[None, :])
+        Soo, Sfo, Sff = S[:m, :m], S[m:, :m], S[m:, m:]
+        K = np.linalg.solve(Soo, Sfo.T).T
+        mean_f = mu[m:] + K @ (y_obs - mu[:m])
+        cov_f = Sff - K @ Sfo.T
+        out[j, m:] = rng.multivariate_normal(mean_f, cov_f)
+    return out
+
+
+def test_completions_match_an_independent_sampler() -> None:
+    """The completions of predictive_verdicts against importance sampling with full covariances:
+    the predictive probability of 'likely meaningful benefit' and the mean/sd of the future
+    contrast agree within Monte Carlo error."""
+    from nof1.analysis.bayes import model_priors
+    from nof1.models.bayes_exact import fit_exact_batch
+
+    p = small_protocol()
+    u = np.array([1.0 if c == "B" else 0.0 for c in p.allocation_days()])
+    pri = model_priors(p, p.primary, carryover="none")
+    rng = np.random.default_rng(12)
+    for k, (eff, phi) in enumerate(((-0.9, 0.3), (-0.5, 0.7))):
+        y = 5.0 + eff * u + ar1(rng, phi, 0.8, u.size)
+        cut = 21
+        td = TrialData.from_frame(p, pd.DataFrame({"day": np.arange(1, cut + 1), "y": y[:cut]}))
+        n = 1500
+        ours = predictive_verdicts(td, today=cut, completions=n, seed=k)["probabilities"][nof1.constants.VERDICT_BENEFIT]
+        ref_y = _reference_completions(p, y[:cut], u.size, n, seed=100 + k)
+        res = fit_exact_batch(ref_y, u, priors=pri, mcid=0.5, better="lower")
+        ref = float(np.mean((res.prob_meaningful_benefit >= 0.8) & (res.prob_meaningful_harm < 0.05)))
+        se = math.sqrt(ref * (1 - ref) / n * 2)
+        assert abs(ours - ref) < 4 * se + 0.01, (k, ours, ref, se)

@@ -300,8 +300,9 @@ def _run_rule(lk: _Looks, rule: Monitoring | str, protocol: Protocol, trial_days
         pred = approx_predictive(lk.mean[i], lk.sd[i], k / K, mcid=float(o.mcid), better=o.better,
                                  decision=dec) if needs_pred else None
 
-        def value(t: Threshold, post: NDArray[np.float64], verdict: str) -> NDArray[np.float64]:
-            return post if t.by == "posterior" else pred[verdict]  # type: ignore[index]
+        def value(t: Threshold, post: NDArray[np.float64], verdict: str,
+                  pred: dict[str, NDArray[np.float64]] | None = pred) -> NDArray[np.float64]:
+            return post if t.by == "posterior" or pred is None else pred[verdict]
 
         s_harm = np.zeros(n, dtype=bool)
         s_eff = np.zeros(n, dtype=bool)
