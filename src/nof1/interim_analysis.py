@@ -9,7 +9,9 @@
   trend, run-in level) from the exact engine; for each, the remaining days are simulated from the
   model — the AR(1) error continues from the last observed residual (the future depends on the
   past only through it), days go unlogged at the rate seen so far, extension pairs take a random
-  order — and the completed trial is analysed as the real one will be (batched exact engine on
+  order — and the completed trial is analysed as the real one will be (without the covariate
+  adjustment of ``analysis.adjust_for``: future covariate values are unknown, so the predictions
+  use the unadjusted model; the current posterior is the adjusted analysis) (batched exact engine on
   :func:`nof1.design.compare_grid`, checked against the analysis grid there; the protocol's
   priors and decision rules). The share of completions ending with each verdict
   is its predictive probability (Monte Carlo SE ≤ 0.5/√completions);
@@ -469,6 +471,9 @@ def interim(
     if today > total:
         today = total
     td = as_of(trial_data, today) if today < last_logged else trial_data
+    from nof1.analysis.adherence import as_randomised
+
+    td = as_randomised(td)  # as the primary analysis of nof1 analyze: as randomised
     contrast = contrasts_for(protocol)[0]
     run_in = int(protocol.design.run_in_days)
     done_pairs, planned_pairs = complete_pairs(td, today)
@@ -491,6 +496,9 @@ def interim(
         fit = _fit_interim(td, o, contrast)
     except (AnalysisError, ValueError, np.linalg.LinAlgError) as err:
         notes.append(f"no predictive probabilities: {err}")
+    if fit is not None and protocol.analysis.adjust_for:
+        notes.append("the predictive probabilities use the model without the covariate adjustment "
+                     f"({', '.join(protocol.analysis.adjust_for)}): future covariate values are unknown")
     if fit is not None:
         for k, extra in enumerate((0, *extra_pairs)):
             if extra and not protocol.design.period_days:

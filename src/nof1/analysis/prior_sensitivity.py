@@ -107,8 +107,11 @@ def _setup(trial_data: TrialData, outcome: Outcome | str, contrast: Contrast
                                      "the continuous daily model (exact engine) only")
     if o.mcid is None:
         return o, None, None, None, None, "no mcid: the sceptical prior and the verdict need one"
+    from nof1.analysis.covariates import adjustment_for
+
     try:
-        data, info = series_data(trial_data, o)
+        # the same covariate adjustment as the analysis (analysis.adjust_for)
+        data, info = series_data(trial_data, o, adjust_for=adjustment_for(protocol, o, trial_data))
         base = model_priors(protocol, o, y=data.y, carryover=info["carryover"])
     except ValueError as err:
         return o, None, None, None, None, str(err)
