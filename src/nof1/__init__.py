@@ -36,8 +36,10 @@ _LAZY: dict[str, str] = {
     "MethodResult": "nof1.analysis",
     "washout_sensitivity": "nof1.analysis",
     "pool": "nof1.pooling",
+    "interim": "nof1.interim_analysis",
 }
-_SUBMODULES = {"design", "plot", "report", "analysis", "data", "simulation", "schedule", "models", "pooling", "safety"}
+_SUBMODULES = {"design", "plot", "report", "analysis", "data", "simulation", "schedule", "models", "pooling", "safety",
+               "monitoring"}
 
 __all__ = [
     "__version__", "Protocol", "load_protocol", "protocol_from_text", "Nof1Error", "ProtocolError", "DataError",

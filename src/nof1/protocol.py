@@ -48,6 +48,7 @@ from nof1.constants import (
     WASHOUT_SENSITIVITY_DAYS,
 )
 from nof1.errors import Problem, ProtocolError
+from nof1.plan_keys import EvidencePrior, Monitoring
 
 SCHEMA_VERSION = 1
 _NAME_RE = r"^[A-Za-z_][A-Za-z0-9_]*$"
@@ -293,6 +294,9 @@ class Prior(_Model):
     effect_mean: float = 0.0
     effect_sd: float | None = Field(default=None, gt=0, description="Overrides the effect prior's sd.")
     sigma_scale: float | None = Field(default=None, gt=0, description="Scale of the residual-sd prior.")
+    evidence: dict[str, EvidencePrior] = Field(
+        default_factory=dict, description="Per outcome: an informative normal prior on the effect "
+        "from published evidence (effect_mean, effect_sd, source); used by that outcome's analysis.")
 
 
 class Decision(_Model):
@@ -326,6 +330,8 @@ class Analysis(_Model):
         description="Covariates (outcomes with role: covariate) adjusted for in bayes, gls_ar1 and "
         "the discrete models; the unadjusted effect is shown next to the adjusted one.",
     )
+    monitoring: Monitoring | None = Field(
+        default=None, description="Interim looks and stopping rules (nof1 status, nof1 design --monitoring).")
 
 
 _LOG_TARGETS = ("condition", "adherence", "note", "guess", "period", "participant")
@@ -425,6 +431,13 @@ class Protocol(_Model):
             for c in (x, y):
                 if c not in conds:
                     problems.append(f"analysis.contrasts: '{c}' is not a declared condition")
+        for name in self.analysis.prior.evidence:
+            match = [o for o in self.outcomes if o.name == name]
+            if not match:
+                problems.append(f"analysis.prior.evidence: '{name}' is not an outcome of this protocol")
+            elif match[0].type != "continuous":
+                problems.append(f"analysis.prior.evidence: '{name}' is {match[0].type}; evidence priors "
+                                "are for continuous outcomes (effect in outcome units)")
         problems.extend(self._design_problems())
         problems.extend(self._covariate_log_problems())
         if problems:

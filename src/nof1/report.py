@@ -832,7 +832,8 @@ def _section_sensitivity(ctx: _Context) -> str:
         return head + ("<p class=\"note\">The washout sensitivity analysis was not run for this report. "
                        "Run it with <code>nof1.washout_sensitivity(trial_data)</code> and pass the table "
                        "to <code>render(..., sensitivity=table)</code>, or use "
-                       "<code>nof1 analyze ... --report</code>, which includes it.</p></section>")
+                       "<code>nof1 analyze ... --report</code>, which includes it.</p>"
+                       + _assumptions(ctx) + "</section>")
     t = pd.DataFrame(t)
     t = t[[c for c in t.columns if t[c].notna().any() and not (c == "available" and t[c].all())]]
     parts = [head, "<h3>Washout</h3><p>The same analysis with more or fewer days left out at the start "
@@ -853,8 +854,15 @@ def _section_sensitivity(ctx: _Context) -> str:
                 mcid = ctx.protocol.outcome(name).mcid
         parts.append(_figure(plot.washout_sensitivity(t, mcid=mcid), "Washout sensitivity",
                              "Estimates and intervals for each number of days left out."))
+    parts.append(_assumptions(ctx))
     parts.append("</section>")
     return "".join(parts)
+
+
+def _assumptions(ctx: _Context) -> str:
+    from nof1.report_assumptions import assumptions_html
+
+    return assumptions_html(ctx.result)
 
 
 def _prior_words(prior: Any) -> str:

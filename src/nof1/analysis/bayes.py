@@ -118,9 +118,11 @@ def model_priors(protocol: Protocol, outcome: Outcome, n_treatments: int | None 
     k = len(protocol.treatments) if n_treatments is None else n_treatments
     width, _ = _scale_width(outcome, y)
     mode = a.carryover if carryover is None else carryover
+    ev = a.prior.evidence.get(outcome.name)  # an evidence prior replaces the effect prior
     return ModelPriors.from_scale(
-        width, k, kind=a.prior.kind, mcid=outcome.mcid, effect_mean=a.prior.effect_mean,
-        effect_sd=a.prior.effect_sd, sigma_scale=a.prior.sigma_scale,
+        width, k, kind=a.prior.kind, mcid=outcome.mcid,
+        effect_mean=a.prior.effect_mean if ev is None else ev.effect_mean,
+        effect_sd=a.prior.effect_sd if ev is None else ev.effect_sd, sigma_scale=a.prior.sigma_scale,
         tau_median=a.tau_prior.median, tau_sigma=a.tau_prior.sigma,
         tau_fixed=None if mode == "model" else 0.0,
     )
@@ -573,6 +575,9 @@ def bayes(
         width, width_source = _scale_width(o, data.y)
         prior_words = priors.describe([f"{k} - {info['control']}" for k in info["treatments"]])
         prior_words["scale"] = {"width": width, "source": width_source, "kind": protocol.analysis.prior.kind}
+        if o.name in protocol.analysis.prior.evidence:
+            prior_words["scale"]["kind"] = "evidence"
+            prior_words["evidence_source"] = protocol.analysis.prior.evidence[o.name].source
         attrs: dict[str, Any] = {
             "protocol_fingerprint": protocol.fingerprint, "data_hash": trial_data.data_hash,
             "seed": seed, "ci_level": ci_level, "better": o.better, "mcid": o.mcid,

@@ -117,6 +117,54 @@ class AnalysisResult:
 
         return benefit_harm(self, contrast=contrast)
 
+    # ------------------------------------------------------------------ assumptions
+    def prior_sensitivity(self, outcome: str | None = None, contrast: str | None = None) -> Any:
+        """The result under the sceptical, default and evidence priors
+        (:func:`nof1.analysis.prior_sensitivity.prior_sensitivity`; cached).
+
+        Example:
+            >>> res.prior_sensitivity("severity").sentence          # doctest: +SKIP
+        """
+        return self._assumption("prior", outcome, contrast)
+
+    def onset_sensitivity(self, outcome: str | None = None, contrast: str | None = None) -> Any:
+        """The estimate with the onset time τ fixed at 0, 1, 2, 4 days next to the main one
+        (:func:`nof1.analysis.prior_sensitivity.onset_sensitivity`; cached).
+
+        Example:
+            >>> res.onset_sensitivity().sentence                    # doctest: +SKIP
+        """
+        return self._assumption("onset", outcome, contrast)
+
+    def _assumption(self, kind: str, outcome: str | None, contrast: str | None) -> Any:
+        from nof1.analysis import prior_sensitivity as ps
+
+        outcome = outcome or self.protocol.primary.name
+        label = contrast or next(iter(self.results.get(outcome, {})), None) or \
+            "-".join(contrasts_for(self.protocol)[0])
+        key = (kind, outcome, label)
+        cache = self.extras.setdefault("_assumptions", {})
+        if key not in cache:
+            t, _, c = label.partition("-")
+            from nof1.analysis.adherence import as_randomised
+
+            fn = ps.prior_sensitivity if kind == "prior" else ps.onset_sensitivity
+            # the same data as the primary analysis: as randomised
+            cache[key] = fn(as_randomised(self.trial_data), outcome, (t, c))
+        return cache[key]
+
+    def _assumptions_dict(self, outcome: str, contrast: str, methods: dict[str, MethodResult]
+                          ) -> dict[str, Any]:
+        """Prior (and, for the primary, onset) sensitivity of an available continuous bayes result."""
+        r = methods.get("bayes")
+        o = self.protocol.outcome(outcome)
+        if r is None or not r.available or o.type != "continuous" or r.extras.get("scale") != "outcome":
+            return {}
+        out = {"prior_sensitivity": self.prior_sensitivity(outcome, contrast).to_dict()}
+        if o.role == "primary":
+            out["onset_sensitivity"] = self.onset_sensitivity(outcome, contrast).to_dict()
+        return out
+
     # ------------------------------------------------------------------ tables
     def summary(self) -> pd.DataFrame:
         """Tidy table: one row per outcome × contrast × method."""
@@ -154,6 +202,7 @@ class AnalysisResult:
                 contrasts[contrast] = {
                     "verdict": self.verdicts.get(outcome, {}).get(contrast),
                     "methods": {name: r.to_dict() for name, r in methods.items()},
+                    **self._assumptions_dict(outcome, contrast, methods),
                 }
             first = next(iter(contrasts.values()), {"verdict": None, "methods": {}})
             entry: dict[str, Any] = {
@@ -162,13 +211,17 @@ class AnalysisResult:
                 "verdict": first["verdict"],
                 "methods": first["methods"],
             }
+            for extra in ("prior_sensitivity", "onset_sensitivity"):
+                if extra in first:
+                    entry[extra] = first[extra]
             if len(contrasts) > 1 or any("-" in c for c in contrasts):
                 entry["contrast"] = next(iter(contrasts), None)
                 entry["contrasts"] = contrasts
             out["outcomes"][outcome] = entry
         out["safety"] = {"alerts": self.safety_alerts(), "benefit_harm": self.benefit_harm()}
         for key, value in self.extras.items():
-            out[key] = value
+            if not key.startswith("_"):
+                out[key] = value
         out["reproducibility"] = self.reproducibility()
         return _clean(out)
 

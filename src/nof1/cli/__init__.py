@@ -14,6 +14,7 @@ from nof1.cli import (
     optional_cmds,  # noqa: E402,F401
     protocol_cmds,  # noqa: E402,F401  (side effect: commands)
     simulate_cmd,  # noqa: E402,F401
+    status_cmd,  # noqa: E402,F401
 )
 from nof1.cli.app import app, run_app
 

@@ -185,6 +185,9 @@ def print_result(result: AnalysisResult, out: Console, *, alerts: list[dict[str,
                 risk = risk_probability_words(o, dict(bayes.extras))
                 if risk:
                     out.print(f"risk: {risk}", markup=False, style="bold")
+            from nof1.cli.sensitivity_view import print_assumptions
+
+            print_assumptions(result, o.name, contrast, out)
     for which in ("covariates", "adherence", "blinding"):
         lines = section_lines(result, which)
         if lines:

@@ -224,6 +224,9 @@ def design(
     plot: Annotated[Path | None, typer.Option(
         help="With --compare: write the power-vs-duration plot to this file (.png, .svg, .pdf).")] = None,
     force: Annotated[bool, typer.Option(help="Overwrite an existing plot file.")] = False,
+    monitoring: Annotated[bool, typer.Option(
+        "--monitoring", help="Simulate the sequential trial under the protocol's stopping rule "
+                             "(analysis.monitoring, else nof1's default) next to the fixed design.")] = False,
 ) -> None:
     """Power (or assurance with --pilot) of the protocol's design, or a ranked comparison of designs."""
     from nof1.design import compare as run_compare
@@ -240,6 +243,15 @@ def design(
     check_output_path(plot, force=force)
     method_list = [m.strip() for m in methods.split(",") if m.strip()]
     p = load_protocol(protocol)
+    if monitoring:
+        from nof1.cli.monitoring_view import run_monitoring
+
+        if compare or pilot is not None:
+            raise typer.BadParameter("--monitoring simulates the protocol's own design at given --sd and --phi; "
+                                     "it cannot be combined with --compare or --pilot")
+        run_monitoring(p, effect=effect, sd=sd, phi=phi, carryover_days=carryover_days, missing=missing,
+                       sims=sims or 2000, seed=seed, as_json=as_json, interactive=err_console.is_terminal)
+        return
     pilot_data: Any = None
     if pilot is not None:
         from nof1.design import estimate_pilot
@@ -266,7 +278,12 @@ def design(
         return
     with _progress_context(interactive, "simulating trials") as prog:
         ev = evaluate(p, sims=sims or 2000, progress=prog, **kwargs)
+    from nof1.onset_design import onset_design
+
+    onset = onset_design(p, phi=float(phi if phi is not None else pilot_data.phi), outcome=ev.outcome)
     if as_json:
-        print(json.dumps(ev.to_dict(), indent=2))
+        print(json.dumps({**ev.to_dict(), "onset": onset}, indent=2))
     else:
         _print_evaluation(ev)
+        if onset.get("available"):
+            console.print(f"note: {onset['sentence']}", markup=False)
