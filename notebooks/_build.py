@@ -236,7 +236,8 @@ well under a second. Ordinal and count outcomes (headache, awakenings) need PyMC
 here to keep the notebook fast; analyse them with `nof1 analyze ... --outcome headache`.
 """),
         code("""
-continuous = [o.name for o in protocol.ordered_outcomes if o.type == "continuous"]
+continuous = [o.name for o in protocol.ordered_outcomes
+              if o.type == "continuous" and o.role != "covariate"]
 result = nof1.analyze(trial, outcomes=continuous, seed=1, engine="exact")
 summary = result.summary()
 summary[summary["outcome"] == "severity"][["method", "estimate", "ci_low", "ci_high", "p_value",
@@ -273,13 +274,30 @@ fig = plot.effect_posterior(bayes, protocol.outcome("severity"))
         md("""
 The model also estimates how fast the effect appears and fades (the carryover time constant τ).
 The timeline can show its fitted mean with that carryover curve and a 95% credible band: the effect
-builds up over the first days of each beetroot period and fades after it. Note the dip on
-2027-02-18 (ringed), the day the placebo bottle was taken by mistake: the model follows what was
-taken, not the schedule.
+builds up over the first days of each beetroot period and fades after it. The primary analysis
+is *as randomised* (intention to treat): 2027-02-18 (ringed), the day the placebo bottle was taken
+by mistake, counts as a beetroot day, as the schedule says. The as-treated analysis below follows
+what was actually taken.
 """),
         code("""
 print("carryover time constant τ (days):", bayes.extras["tau"])
 fig = plot.timeline(trial, "severity", result=result)
+"""),
+        md("""
+## Did the juice do anything? Manipulation check, covariate, adherence, blinding
+
+The protocol declares a saliva nitric-oxide strip as a *manipulation check* (did the nitrate reach
+the participant at all?), daily stress as a *covariate* adjusted for (it moves severity whatever is
+drunk; the check below makes sure the juice does not move it, which would make it a mediator), and
+the log holds adherence and the participant's weekly guess of the condition (the blinding check).
+"""),
+        code("""
+from nof1.analysis.sections import section_lines
+
+for which in ("manipulation_checks", "covariates", "adherence", "blinding"):
+    for line in section_lines(result, which):
+        print(line)
+    print()
 """),
         md("""
 ## Safety

@@ -118,18 +118,30 @@ def test_condition_never_taken() -> None:
     p = make_protocol()
     frame = simulated_frame(p)
     frame["condition"] = "A"  # the treatment was never taken
-    r = bad(TrialData.from_frame(p, frame))
+    td = TrialData.from_frame(p, frame)
+    # a method on the days as logged (what was taken) cannot compare the conditions
+    from nof1.analysis.base import registered_methods
+
+    r = {name: registered_methods()[name].fit(td, p.outcome("severity"), ("B", "A"), ci_level=0.95,
+                                              seed=1, washout_days=None) for name in CLASSICAL}
     assert_unavailable(r, ["gls_ar1", "welch_naive", "nap", "tau"], "never taken")
     assert_unavailable(r, ["paired_periods"], "at least 2 complete pairs")
     # the randomisation test is by design (intention to treat): it still runs on the schedule
     assert r["randomization"].available
+    # nof1.analyze is as randomised (intention to treat): the methods compare the schedule's
+    # conditions, and the adherence section counts every active day as a deviation
+    res = nof1.analyze(td, outcomes=["severity"], methods=CLASSICAL, seed=1)
+    assert res.get("severity", "gls_ar1").available
+    counts = res.extras["adherence"]["by_condition"]["B"]
+    assert counts["deviations"] == counts["days_logged"] > 0
 
 
 def test_all_values_equal() -> None:
     p = make_protocol()
     frame = simulated_frame(p)
     frame["severity"] = 4.0
-    assert_unavailable(bad(TrialData.from_frame(p, frame)), CLASSICAL, "equal")
+    assert_unavailable(bad(TrialData.from_frame(p, frame)), CLASSICAL,
+                       "every value under Juice and Placebo is 4: there is no day-to-day variation")
 
 
 def test_single_pair() -> None:

@@ -248,17 +248,23 @@ def test_unavailable_cases() -> None:
     assert "whole numbers" in fit_bayes_discrete(bad, "y", ("B", "A"), **SMALL).reason
     out_of_range = trial(p, sched, np.full(len(sched), 12.0))
     assert "outside the declared range" in fit_bayes_discrete(out_of_range, "y", ("B", "A")).reason
-    # classical: complete separation and constant values
+    # classical: complete separation and constant values (each condition constant: the shared
+    # no-variation reason of nof1.analysis.degenerate)
     r = ordinal_po(td, "y", ("B", "A"))
-    assert not r.available and "separation" in r.reason
+    assert not r.available and r.reason.startswith("every value under Treatment is 3 and every value "
+                                                   "under Control is 2: there is no day-to-day variation")
     const = trial(p, sched, np.full(len(sched), 4.0))
     assert not ordinal_po(const, "y", ("B", "A")).available
     pb = make_protocol("binary", mcid=0.1)
     sep = trial(pb, sched, np.where(sched["condition"] == "A", 0.0, 1.0))
     r = binary_glm_hac(sep, "y", ("B", "A"))
+    assert not r.available and "no day-to-day variation" in r.reason
+    sched_c = sched["condition"].to_numpy()
+    sep_b = np.where(sched_c == "A", 0.0, (np.arange(len(sched)) % 3 > 0).astype(float))
+    r = binary_glm_hac(trial(pb, sched, sep_b), "y", ("B", "A"))   # A never: separation
     assert not r.available and "separation" in r.reason
     pc = make_protocol("count", mcid=0.5)
-    zeros = trial(pc, sched, np.where(sched["condition"] == "A", 0.0, 2.0))
+    zeros = trial(pc, sched, np.where(sched["condition"] == "A", 0.0, 2.0 + np.arange(len(sched)) % 2))
     r = count_glm_hac(zeros, "y", ("B", "A"))
     assert not r.available and "count of 0" in r.reason
     cont = make_protocol("continuous", value_range=[0, 10])

@@ -92,6 +92,7 @@ def test_garbage_rows_never_break_the_accounting(inserts, line_end, encoding, po
         lo, hi = PROTOCOL.outcome(name).value_range
         assert values.between(lo, hi).all()
     assert r.usable == (not any(d.severity == "error" for d in r.defects))
+    assert not r.usable or td.data[PROTOCOL.primary.name].notna().any()   # "usable" has a primary day
     r.text()
     r.to_dict()
 

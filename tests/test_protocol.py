@@ -330,7 +330,7 @@ def test_file_errors(tmp_path: Path) -> None:
         "malformed": (write(tmp_path, "bad.yaml", "id: x\n  title: [unclosed\n"), "line"),
         "python_tag": (write(tmp_path, "evil.yaml", "!!python/object/apply:os.system ['echo hi']\n"),
                        "can never run code"),
-        "list": (write(tmp_path, "list.yaml", "- a\n- b\n"), "must be a mapping"),
+        "list": (write(tmp_path, "list.yaml", "- a\n- b\n"), "expected a mapping of protocol keys"),
         "dupkey": (write(tmp_path, "dup.yaml", "id: a\nid: b\n"), "duplicate key 'id'"),
         "badjson": (write(tmp_path, "bad.json", '{"id": }'), "invalid JSON at line 1"),
     }

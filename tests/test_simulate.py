@@ -377,7 +377,7 @@ def _load_sample_script():
 def test_sample_files_are_what_the_script_makes() -> None:
     built = _load_sample_script().build()
     assert set(built) == {"beetroot_log.csv", "beetroot_log_messy.csv", "planted_defects.json",
-                          "series_log.csv", "true_parameters.json"}
+                          "series_log.csv", "true_parameters.json", "beetroot_app_export.csv"}
     for name, text in built.items():
         assert (SAMPLE / name).read_text(encoding="utf-8") == text, f"{name}: run `make sample-data`"
         assert len(text.encode()) < 100_000

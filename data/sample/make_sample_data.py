@@ -6,6 +6,8 @@ Writes, next to this script:
   with a few missing days, missed doses, one wrong-bottle deviation, low BP readings (one below
   the 90 mmHg alert), and a two-day severe headache;
 * ``beetroot_log_messy.csv`` - the same trial as a messy spreadsheet export with planted defects;
+* ``beetroot_app_export.csv`` - the same trial as a symptom-tracker app export (one row per entry,
+  time stamps, several entries a day; read with ``protocols/beetroot-juice-rls-app.yaml``);
 * ``planted_defects.json`` - every planted defect: physical line (header = 1), kind, column;
 * ``series_log.csv`` - six participants, each with their own start and randomised sequence;
 * ``true_parameters.json`` - the true parameters of every file (also in ``README.md``).
@@ -77,6 +79,12 @@ NOTES = {
     115: "forgot the juice (travelling)",
 }
 
+# Manipulation check, covariate and blinding check of the single-participant log.
+NO_STRIP = {"placebo": 1.0, "effect": 2.8, "sd": 0.6, "carryover_days": 0.5}   # 0-5 colour scale
+STRESS = {"mean": 4.0, "per_severity_point": 0.5, "sd": 1.0}                    # 0-10
+GUESS_DAYS = (7, 14)                          # days of each period on which the guess is asked
+GUESS_PROBS = {"correct": 0.35, "wrong": 0.25, "dont_know": 0.40}
+
 # Series of trials.
 SERIES_N = 6
 SERIES_EFFECT_MEAN, SERIES_EFFECT_SD = -1.0, 0.6
@@ -90,8 +98,8 @@ def _round_to(x: np.ndarray, step: float, low: float, high: float) -> np.ndarray
 
 def beetroot_log(protocol: nof1.Protocol) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The clean single-participant log and its true parameters."""
-    raw = simulate(protocol, effect=EFFECT, sd=SD, phi=PHI, carryover_days=TAU, baseline=BASELINE,
-                   seed=LOG_SEED, codes=True)
+    raw = simulate(protocol, outcome=list(EFFECT), effect=EFFECT, sd=SD, phi=PHI,
+                   carryover_days=TAU, baseline=BASELINE, seed=LOG_SEED, codes=True)
     sched = protocol.schedule()
     days = sched["day"].to_numpy()
     codes = protocol.blinded_codes
@@ -121,9 +129,15 @@ def beetroot_log(protocol: nof1.Protocol) -> tuple[pd.DataFrame, dict[str, Any]]
     log["headache"] = log["headache"].clip(upper=HEADACHE_CAP)
     for d, v in HEADACHE.items():
         log.loc[d - 1, "headache"] = v
+    extra = _checks_and_covariate(sched, log, u_taken)
+    for name in ("no_strip", "stress"):
+        log[name] = pd.array(extra[name], dtype="Int64")
     log["condition"] = pd.array([None if t is None else codes[t] for t in taken], dtype="str")
     log["adherence"] = adherence
+    log["guess"] = pd.array(extra["guess"], dtype="str")
     log["note"] = [NOTES.get(int(d), "") for d in days]
+    log = log[["date", *EFFECT, "no_strip", "stress", "condition", "period", "adherence", "guess",
+               "note"]]
 
     # a few whole days missing (never a planted day)
     rng = np.random.default_rng([SEED, 1])
@@ -156,8 +170,44 @@ def beetroot_log(protocol: nof1.Protocol) -> tuple[pd.DataFrame, dict[str, Any]]
         "alert_bp": {_date(d): v for d, v in sorted(ALERT_BP.items())},
         "headache_episode": {_date(d): v for d, v in sorted(HEADACHE.items())},
         "realised_steady_state_difference": _realised(log, protocol),
+        "no_strip": {**NO_STRIP, "model": "round(placebo + effect * x_t + N(0, sd)) clipped to 0-5, "
+                     "x_t the exposure actually taken with time constant carryover_days"},
+        "stress": {**STRESS, "model": "round(mean + per_severity_point * r_t + N(0, sd)) clipped to "
+                   "0-10, r_t = severity - (baseline + effect * x_t): the day's severity noise, so "
+                   "stress predicts severity but does not depend on the condition"},
+        "guess": {"days_in_period": list(GUESS_DAYS), "probabilities": GUESS_PROBS},
     }
     return log, truth
+
+
+def _checks_and_covariate(sched: pd.DataFrame, log: pd.DataFrame, u_taken: np.ndarray
+                          ) -> dict[str, Any]:
+    """The saliva nitric-oxide strip, the stress covariate and the blinding guesses (own stream,
+    so that the six simulated outcomes do not change)."""
+    rng = np.random.default_rng([SEED, 4])
+    n = len(sched)
+    x_strip = exposure(u_taken, NO_STRIP["carryover_days"])
+    strip = NO_STRIP["placebo"] + NO_STRIP["effect"] * x_strip + rng.normal(0, NO_STRIP["sd"], n)
+    x_sev = exposure(u_taken, TAU["severity"])
+    resid = log["severity"].to_numpy(dtype=float) - (BASELINE["severity"] + EFFECT["severity"] * x_sev)
+    stress = STRESS["mean"] + STRESS["per_severity_point"] * resid + rng.normal(0, STRESS["sd"], n)
+    labels = {"correct": None, "wrong": None, "dont_know": "don't know"}
+    guess: list[str | None] = [None] * n
+    draws = rng.choice(list(GUESS_PROBS), size=n, p=list(GUESS_PROBS.values()))
+    words = {"A": "placebo", "B": "beetroot"}
+    for i, (phase, cond, dip) in enumerate(zip(sched["phase"], sched["condition"],
+                                               sched["day_in_period"], strict=True)):
+        if phase != "trial" or int(dip) not in GUESS_DAYS:
+            continue
+        kind = str(draws[i])
+        if kind == "correct":
+            guess[i] = words[cond]
+        elif kind == "wrong":
+            guess[i] = words["A" if cond == "B" else "B"]
+        else:
+            guess[i] = labels[kind]
+    return {"no_strip": np.clip(np.round(strip), 0, 5).astype(int),
+            "stress": np.clip(np.round(stress), 0, 10).astype(int), "guess": guess}
 
 
 def _realised(log: pd.DataFrame, protocol: nof1.Protocol) -> dict[str, float]:
@@ -302,8 +352,79 @@ def messy_export(log: pd.DataFrame) -> tuple[str, list[dict[str, Any]]]:
     return "\n".join(text_lines) + "\n", defects
 
 
+# The app export: the clean log as a symptom-tracker app writes it, one row per entry.
+APP_NAMES = {   # the app's variable names -> the protocol's names (protocol log.names)
+    "RLS severity": "severity", "IRLS total": "irls", "Sleep (h)": "sleep_hours",
+    "Leg awakenings": "awakenings", "Blood pressure (systolic)": "systolic_bp",
+    "Headache": "headache", "NO strip": "no_strip", "Stress": "stress", "Bottle": "condition",
+    "Juice taken": "adherence", "Blinding guess": "guess", "Journal": "note",
+}
+APP_NA_DAY = _day("2027-02-02")      # an extra severity entry written as "n/a"
+
+
+def app_export(log: pd.DataFrame) -> str:
+    """The clean log as an app export: timestamps, several entries a day, a variable the protocol
+    does not know (steps), one "n/a" entry, night entries after midnight (they belong to the
+    evening before, ``day_starts: "04:00"``). Read with the ``log:`` section of
+    ``protocols/beetroot-juice-rls-app.yaml`` it gives exactly the daily log's values."""
+    rng = np.random.default_rng([SEED, 5])
+    entries: list[tuple[str, str, str, str]] = []
+
+    def add(date: dt.date, hhmm: str, var: str, value: str, unit: str = "") -> None:
+        entries.append((f"{date.isoformat()} {hhmm}", var, value, unit))
+
+    for rec in log.to_dict("records"):
+        d = dt.date.fromisoformat(rec["date"])
+        nxt = d + dt.timedelta(days=1)
+        if not pd.isna(rec["sleep_hours"]):
+            add(d, "07:30", "Sleep (h)", _cell(rec["sleep_hours"]), "h")
+        if not pd.isna(rec["awakenings"]):
+            add(d, "07:31", "Leg awakenings", _cell(rec["awakenings"]))
+        if not pd.isna(rec["irls"]):
+            add(d, "09:00", "IRLS total", _cell(rec["irls"]), "points")
+        if not pd.isna(rec["headache"]):
+            h = int(rec["headache"])
+            add(d, "16:00", "Headache", str(max(h - 1, 0)) if h > 0 else "0")
+            if h > 0:
+                add(d, "21:45", "Headache", str(h))
+        if isinstance(rec["condition"], str) and rec["condition"]:
+            add(d, "18:00", "Bottle", rec["condition"])
+        if not pd.isna(rec["adherence"]):
+            add(d, "18:02", "Juice taken", f"{round(100 * float(rec['adherence']))}%")
+        if not pd.isna(rec["systolic_bp"]):
+            v = int(rec["systolic_bp"])
+            add(d, "20:10", "Blood pressure (systolic)", str(v - 1), "mmHg")
+            add(d, "20:14", "Blood pressure (systolic)", str(v + 1), "mmHg")
+        if not pd.isna(rec["no_strip"]):
+            add(d, "20:30", "NO strip", _cell(rec["no_strip"]), "colour 0-5")
+        if not pd.isna(rec["stress"]):
+            add(d, "21:00", "Stress", _cell(rec["stress"]), "0-10")
+        if isinstance(rec["guess"], str) and rec["guess"]:
+            add(d, "21:05", "Blinding guess", rec["guess"])
+        add(d, "23:59", "Steps", str(int(rng.normal(6500, 1500))), "steps")
+        if not pd.isna(rec["severity"]):
+            v = float(rec["severity"])
+            add(d, "22:30", "RLS severity", _cell(max(v - 1.0, 0.0)))
+            add(nxt, "02:15", "RLS severity", _cell(v))           # the worst, after midnight
+            add(nxt, "03:40", "RLS severity", _cell(max(v - 0.5, 0.0)))
+            if _day(rec["date"]) == APP_NA_DAY:
+                add(d, "23:10", "RLS severity", "n/a")
+        if isinstance(rec["note"], str) and rec["note"]:
+            add(d, "22:00", "Journal", rec["note"])
+    entries.sort(key=lambda e: e[0])
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["Date/Time", "Item", "Value", "Unit"])
+    writer.writerows(entries)
+    return buf.getvalue()
+
+
 def series_log(protocol: nof1.Protocol) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Six participants, each with their own start date, allocation and true effect."""
+    # the six original outcomes only: the simulator's random streams are numbered by outcome, so
+    # the manipulation check and the covariate added later leave these data unchanged
+    original = protocol.model_copy(update={"outcomes": [o for o in protocol.outcomes
+                                                        if o.name in EFFECT]})
     rng = np.random.default_rng([SEED, 3])
     effects = rng.normal(SERIES_EFFECT_MEAN, SERIES_EFFECT_SD, size=SERIES_N).round(2)
     baselines = rng.normal(5.5, 1.0, size=SERIES_N).round(1)
@@ -318,7 +439,7 @@ def series_log(protocol: nof1.Protocol) -> tuple[pd.DataFrame, dict[str, Any]]:
         irls_eff = round(eff * SERIES_IRLS_PER_POINT, 2)
         irls_base = round(base * 20.0 / 5.5, 1)
         f = simulate(
-            protocol, outcome=["severity", "irls"],
+            original, outcome=["severity", "irls"],
             effect={"severity": eff, "irls": irls_eff}, sd={"severity": 1.5, "irls": 3.0},
             baseline={"severity": base, "irls": irls_base}, phi=0.4, carryover_days=1.5,
             missing=0.02, seed=SEED + 100 + i, start=start, participant=pid, allocation=alloc,
@@ -363,6 +484,7 @@ def build() -> dict[str, str]:
     return {
         "beetroot_log.csv": _to_csv(log),
         "beetroot_log_messy.csv": messy,
+        "beetroot_app_export.csv": app_export(log),
         "planted_defects.json": json.dumps(defects, indent=2) + "\n",
         "series_log.csv": _to_csv(series),
         "true_parameters.json": json.dumps(

@@ -22,7 +22,7 @@ from typing import Any
 
 from nof1._version import __version__
 from nof1.errors import AnalysisError, DataError, Nof1Error, ProtocolError
-from nof1.protocol import Protocol, load_protocol
+from nof1.protocol import Protocol, load_protocol, protocol_from_text
 
 # name -> module that defines it; imported on first access.
 _LAZY: dict[str, str] = {
@@ -40,7 +40,7 @@ _LAZY: dict[str, str] = {
 _SUBMODULES = {"design", "plot", "report", "analysis", "data", "simulation", "schedule", "models", "pooling", "safety"}
 
 __all__ = [
-    "__version__", "Protocol", "load_protocol", "Nof1Error", "ProtocolError", "DataError",
+    "__version__", "Protocol", "load_protocol", "protocol_from_text", "Nof1Error", "ProtocolError", "DataError",
     "AnalysisError", *_LAZY,
 ]
 

@@ -402,5 +402,49 @@ def read_log(
     """
     from nof1.ingest import read_log_impl
 
-    return read_log_impl(source, protocol, start=start, duplicates=duplicates,
-                         date_format=date_format, day_starts_at=day_starts_at)
+    td = read_log_impl(source, protocol, start=start, duplicates=duplicates,
+                       date_format=date_format, day_starts_at=day_starts_at)
+    problem = no_usable_primary(td)
+    if problem is not None and td.report is not None:
+        td.report.defects.insert(0, problem)
+    return td
+
+
+def no_usable_primary(td: TrialData) -> Defect | None:
+    """An error :class:`Defect` when the primary outcome has no usable value on any day (run-in
+    included), saying why the rows or values were lost; None otherwise.
+
+    Example:
+        >>> no_usable_primary(nof1.read_log("header_only.csv", p)).message   # doctest: +SKIP
+        "no usable day of the primary outcome 'severity': the log has no rows below its header"
+    """
+    name = td.protocol.primary.name
+    if name in td.data.columns and td.data[name].notna().any():
+        return None
+    rep = td.report
+    if rep is None:
+        why = "no value was given"
+    elif rep.rows_read == 0:
+        why = "the log has no rows below its header"
+    elif rep.rows_used == 0:
+        reasons = ", ".join(f"{n} {r}" for r, n in rep.dropped_by_reason.items())
+        example = next((d for d in rep.defects if d.line in rep.dropped_lines and d.severity != "info"),
+                       next((d for d in rep.defects if d.line in rep.dropped_lines), None))
+        why = f"all {rep.rows_read} rows were dropped ({reasons})" + (f"; e.g. {example}" if example else "")
+    else:
+        own = [d for d in rep.defects if d.column == name]
+        rows = [d for d in own if d.kind != "missing_column"]
+        if rows:
+            kinds: dict[str, int] = {}
+            for d in rows:
+                kinds[d.kind.replace("_", " ")] = kinds.get(d.kind.replace("_", " "), 0) + 1
+            counted = ", ".join(f"{n} {k}" for k, n in kinds.items())
+            why = f"none of its {len(rows)} values could be read ({counted}); e.g. {rows[0]}"
+        elif own:
+            why = own[0].message.split(";")[0]
+        else:
+            why = f"every '{name}' cell of the {rep.rows_used} rows used is blank"
+        if rep.rows_dropped:
+            why += f" ({rep.rows_dropped} more rows were dropped)"
+    return Defect(None, name, f"no usable day of the primary outcome '{name}': {why}",
+                  "no_usable_days", "error")

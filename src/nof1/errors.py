@@ -70,3 +70,7 @@ class DataError(Nof1Error):
 
 class AnalysisError(Nof1Error):
     """An analysis was asked for something it cannot do (e.g. an unknown method name)."""
+
+
+class OutputError(Nof1Error):
+    """An output file cannot be written: it is an input, it exists (no ``force``), or the write failed."""

@@ -49,7 +49,7 @@ MISSING_TOKENS = frozenset({
     "", "na", "n/a", "n.a.", "nan", "-", "--", "\u2013", "\u2014", "null", "missing", "#n/a", "?", ".",
 })
 #: Columns a log may have besides the outcomes (matched case-insensitively).
-META_COLUMNS = ("date", "condition", "period", "participant", "adherence", "note")
+META_COLUMNS = ("date", "condition", "period", "participant", "adherence", "note", "guess")
 #: Columns of the log template and of exported schedules: allowed, not checked, not used.
 INFO_COLUMNS = frozenset({
     "day", "phase", "pair", "due", "day_in_period", "label", "code", "washout", "logged",
@@ -59,6 +59,8 @@ _RUN_IN_TOKENS = frozenset({"run-in", "run_in", "runin", "run in", "baseline", "
 _YES = frozenset({"yes", "y", "true", "t", "taken", "done", "x", "\u2713"})
 _NO = frozenset({"no", "n", "false", "f", "missed", "skipped"})
 _DUPLICATE_POLICIES = (None, "first", "last", "mean")
+_DONT_KNOW = frozenset({"don t know", "dont know", "do not know", "dk", "unsure", "not sure",
+                        "no idea", "unknown", "dont_know"})
 _MIN_YEAR, _MAX_YEAR = 1900, 2199
 _MAX_INFERRED_ALLOCATIONS = 5000
 
@@ -437,6 +439,15 @@ class _Columns:
 def _map_columns(table: _Table, protocol: Protocol, defects: list[Defect], report: DataReport) -> _Columns:
     outcomes = {o.name.lower(): o.name for o in protocol.outcomes}
     names = [_norm_name(h) for h in table.header]
+    log = protocol.log
+    renames = {_norm_name(k): v for k, v in log.names.items()} \
+        if log is not None and log.format == "wide" else {}
+    for pos, norm in enumerate(names):
+        if norm in renames:
+            defects.append(Defect(table.header_line, table.header[pos].strip(),
+                                  f"column '{table.header[pos].strip()}' read as '{renames[norm]}' "
+                                  "(protocol log.names)", "mapped_column", "info"))
+            names[pos] = _norm_name(renames[norm])
     has_taken = "condition_taken" in names
     index: dict[str, int] = {}
     unknown: list[tuple[int, str]] = []
@@ -706,9 +717,15 @@ def _parse_date_cell(value: Any, date_format: str | None) -> _ParsedDate | _Ambi
 # =========================================================================== values
 def _parse_number(value: Any, decimal_comma: bool, outcome: Outcome | None = None) -> float:
     """A cell as a float (NaN when missing); raises :class:`_CellError` when it is not a number."""
+    if isinstance(value, str) and value.strip().lower() == "nan":
+        raise _CellError("non_numeric", f"{_show(value.strip())} is not a number (NaN); write a missing "
+                         "value as blank or NA")
     if _is_missing(value):
         return math.nan
     if isinstance(value, bool | np.bool_):
+        if outcome is not None and outcome.type != "binary":
+            raise _CellError("non_numeric", f"{value!r} is a yes/no value, not a number; '{outcome.name}' "
+                             f"is a {outcome.type} outcome")
         return float(value)
     if isinstance(value, int | np.integer | float | np.floating):
         x = float(value)
@@ -836,6 +853,7 @@ class _Row:
     adherence: _Adherence | None = None
     period: int | None = None
     note: str = ""
+    guess: str | None = None
     extras: dict[str, str] = field(default_factory=dict)
 
     def cell(self, pos: int | None) -> Any:
@@ -847,7 +865,7 @@ class _Row:
         vals = tuple(None if math.isnan(self.values.get(n, math.nan)) else self.values[n]
                      for n in outcome_names)
         adh = self.adherence.value if self.adherence is not None else math.nan
-        return (vals, self.condition, None if math.isnan(adh) else adh, self.note,
+        return (vals, self.condition, None if math.isnan(adh) else adh, self.note, self.guess,
                 tuple(sorted(self.extras.items())))
 
 
@@ -873,6 +891,8 @@ class _Ingest:
         self.conditions = _condition_lookup(protocol)
         self.outcome_names = [o.name for o in protocol.outcomes]
         self.empty_rows = 0
+        self._guess_words: dict[str, str] | None = None
+        self.bool_read: set[str] = set()
 
     # ------------------------------------------------------------------ bookkeeping
     def _parse_start(self, start: Any) -> dt.date | None:
@@ -1147,12 +1167,22 @@ class _Ingest:
                     break
         if decimal_comma:
             self.report.notes.append("decimal commas (4,5) read as decimal points (4.5)")
+        used_cols = [n for n in self.outcome_names if n in idx
+                     and any(not _is_missing(r.cell(idx[n])) for r in rows)]
         for row in rows:
             for o in self.protocol.outcomes:
                 if o.name not in idx:
                     row.values[o.name] = math.nan
                     continue
                 value = row.cell(idx[o.name])
+                if _is_missing(value) and self._expected(o, row):
+                    if isinstance(value, str) and value.strip():
+                        self.defect(row.line, o.name, f"{_show(value)}: not logged", "not_logged", "info")
+                    elif o.name in used_cols and any(not _is_missing(row.cell(idx[n])) for n in used_cols):
+                        self.defect(row.line, o.name, "empty cell: not logged", "not_logged", "info")
+                if o.type == "binary" and isinstance(value, bool | np.bool_) and o.name not in self.bool_read:
+                    self.bool_read.add(o.name)
+                    self.report.notes.append(f"{o.name}: True/False read as 1/0")
                 try:
                     x = _parse_number(value, decimal_comma, o)
                     _check_outcome_value(x, o)
@@ -1181,7 +1211,65 @@ class _Ingest:
                     row.extras[name] = str(v).strip() if isinstance(v, str) else str(v)
             if "condition" in idx:
                 self._parse_condition(row, row.cell(idx["condition"]))
+            if "guess" in idx:
+                self._parse_guess(row, row.cell(idx["guess"]))
         self._scale_adherence(rows)
+
+    def _expected(self, o: Outcome, row: _Row) -> bool:
+        """Whether a value of ``o`` is expected on the row's day (weekly: a measure day)."""
+        if o.schedule != "weekly":
+            return True
+        p = self.protocol
+        run_in = int(p.design.run_in_days)
+        if row.day <= run_in:
+            return row.day in p.measure_days(o, run_in) if run_in else False
+        periods = p.periods_for()
+        t = row.day - run_in
+        for _cond, length in periods:
+            if t <= length:
+                return t in p.measure_days(o, length)
+            t -= length
+        return False
+
+    def _parse_guess(self, row: _Row, value: Any) -> None:
+        """The condition the participant believes they had (blinding check), or 'dont_know'."""
+        if _is_missing(value) or _blank_cell(value):
+            return
+        text = str(value).strip()
+        low = re.sub(r"[\s'’]+", " ", text.lower()).strip()
+        if low in _DONT_KNOW:
+            row.guess = "dont_know"
+            return
+        key = self._guess_lookup().get(low)
+        if key is None:
+            words = ", ".join(f"'{w}'" for w in sorted(self._guess_lookup())[:8])
+            self.defect(row.line, "guess",
+                        f"guess {_show(text)} is neither a condition nor \"don't know\" (expected "
+                        f"one of {words}; blinded codes are not guesses); ignored", "bad_guess")
+            return
+        row.guess = key
+
+    def _guess_lookup(self) -> dict[str, str]:
+        """Words naming a condition in a guess: keys, labels, words unique to one label, and
+        treatment/placebo when there are two conditions (never the blinded codes)."""
+        if getattr(self, "_guess_words", None) is None:
+            out: dict[str, str] = {}
+            words: dict[str, set[str]] = {}
+            for k, c in self.protocol.conditions.items():
+                out[k.lower()] = k
+                out[c.label.strip().lower()] = k
+                for w in re.findall(r"[a-z]+", c.label.lower()):
+                    words.setdefault(w, set()).add(k)
+            for w, keys in words.items():
+                if len(keys) == 1 and len(w) > 2:
+                    out.setdefault(w, next(iter(keys)))
+            if len(self.protocol.conditions) == 2:
+                out.setdefault("placebo", self.protocol.control)
+                out.setdefault("control", self.protocol.control)
+                out.setdefault("treatment", self.protocol.treatments[0])
+                out.setdefault("active", self.protocol.treatments[0])
+            self._guess_words = out
+        return self._guess_words
 
     def _parse_period(self, row: _Row, value: Any) -> int | None:
         if _is_missing(value) or _blank_cell(value):
@@ -1429,6 +1517,7 @@ class _Ingest:
             merged.adherence = _Adherence(float(np.mean(adh)) if how == "mean" else adh[0])
         merged.period = next((r.period for r in rows if r.period is not None), None)
         merged.note = " | ".join(dict.fromkeys(r.note for r in rows if r.note))
+        merged.guess = next((r.guess for r in rows if r.guess is not None), None)
         for r in rows:
             for k, v in r.extras.items():
                 merged.extras.setdefault(k, v)
@@ -1447,6 +1536,8 @@ class _Ingest:
         taken = scheduled.copy()
         adherence = np.full(n, np.nan)
         notes = np.full(n, "", dtype=object)
+        guesses = np.full(n, None, dtype=object)
+        has_condition = "condition" in cols.index
         extras = {name: np.full(n, None, dtype=object) for _, name in cols.unknown}
         periods = sched["period"].to_numpy()
         who = f"participant '{pid}', " if pid else ""
@@ -1459,9 +1550,15 @@ class _Ingest:
             if row.adherence is not None:
                 adherence[i] = row.adherence.value
             notes[i] = row.note
+            guesses[i] = row.guess
             for k, v in row.extras.items():
                 extras[k][i] = v
             sched_cond = scheduled[i] if isinstance(scheduled[i], str) else None
+            if row.condition is None and has_condition and sched_cond is not None \
+                    and not row.condition_raw:
+                self.defect(row.line, "condition",
+                            f"{who}condition blank: filled from the schedule, "
+                            f"{self.show_cond(sched_cond)}", "condition_filled", "info")
             if row.condition is not None:
                 taken[i] = row.condition
                 if row.condition != sched_cond:
@@ -1479,7 +1576,8 @@ class _Ingest:
                         f"but the schedule says {self.show_cond(sched_cond)}"
                     self.defect(row.line, "condition",
                                 f"{who}{date}: took {self.show_cond(row.condition)}{raw} {where}: a "
-                                "protocol deviation; the analysis uses what was taken",
+                                "protocol deviation; the primary analysis is as randomised, the as-treated one uses what "
+                                "was taken",
                                 "deviation")
             if row.period is not None and row.period != int(periods[i]):
                 date = row.date.isoformat() if row.date else ""
@@ -1492,6 +1590,8 @@ class _Ingest:
         data["condition_taken"] = pd.array(taken, dtype="object")
         data["adherence"] = adherence
         data["note"] = pd.array(notes, dtype="object").astype(str)
+        if "guess" in cols.index:
+            data["guess"] = pd.array(guesses, dtype="object")
         outcome_cols = [o.name for o in p.outcomes]
         data["logged"] = data[outcome_cols].notna().any(axis=1).to_numpy()
         extra = pd.DataFrame({k: pd.array(v, dtype="object") for k, v in extras.items()},
@@ -1572,9 +1672,84 @@ def read_log_impl(source: Any, protocol: Protocol | str | Path, *, start: Any = 
         else:
             raise DataError(f"protocol must be a Protocol or a protocol file path, got "
                             f"{type(protocol).__name__}")
+    if protocol.log is not None and day_starts_at == "04:00":
+        day_starts_at = protocol.log.day_starts
+    if protocol.log is not None and protocol.log.format == "long":
+        from nof1.ingest_long import read_long_log
+
+        return read_long_log(source, protocol, start=start, duplicates=duplicates,
+                             date_format=date_format, day_starts_at=day_starts_at)
     ingest = _Ingest(protocol, start=start, duplicates=duplicates, date_format=date_format,
                      day_starts_at=day_starts_at)
     return ingest.run(source)
 
 
-__all__ = ["INFO_COLUMNS", "META_COLUMNS", "MISSING_TOKENS", "read_log_impl"]
+# =========================================================================== for other readers
+class CellProblem(ValueError):
+    """A cell that cannot be used: ``kind`` and ``message`` as in a :class:`~nof1.data.Defect`."""
+
+    def __init__(self, kind: str, message: str, severity: Severity = "warning") -> None:
+        super().__init__(message)
+        self.kind, self.message, self.severity = kind, message, severity
+
+
+def read_table(source: Any) -> _Table:
+    """The source as a header and records with physical line numbers (``.name``, ``.header``,
+    ``.header_line``, ``.records`` with ``.line``, ``.cells``, ``.kind``, ``.message``; ``.notes``)."""
+    return _read_source(source)
+
+
+def is_missing_cell(value: Any) -> bool:
+    """Empty, NaN or a "not logged" marker (``n/a``, ``NA``, ``-``, ...)."""
+    return _is_missing(value) or _blank_cell(value)
+
+
+def parse_date_time(value: Any, date_format: str | None = None
+                    ) -> tuple[dt.date, dt.time | None, bool]:
+    """(date, time or None, whether the text was normalised); raises :class:`CellProblem`."""
+    try:
+        r = _parse_date_cell(value, date_format)
+    except _CellError as err:
+        raise CellProblem(err.kind, err.message, err.severity) from None
+    if isinstance(r, _Ambiguous):
+        raise CellProblem("ambiguous_date",
+                          f"ambiguous date {r.text!r}: day/month or month/day; pass date_format= "
+                          "(CLI --date-format), e.g. '%d/%m/%Y'", "error")
+    return r.date, r.time, r.normalised
+
+
+def parse_outcome_value(value: Any, outcome: Outcome) -> float:
+    """A cell as a value of ``outcome`` (NaN when not logged); raises :class:`CellProblem` for a
+    non-number, a value out of range or a non-integer for a discrete outcome."""
+    try:
+        x = _parse_number(value, False, outcome)
+        _check_outcome_value(x, outcome)
+    except _CellError as err:
+        raise CellProblem(err.kind, err.message, err.severity) from None
+    return x
+
+
+def parse_adherence_value(value: Any) -> float:
+    """Adherence as a fraction 0-1 (``1``, ``0.5``, ``50%``, ``yes``/``no``); NaN when missing."""
+    try:
+        a = _parse_adherence(value, False)
+    except _CellError as err:
+        raise CellProblem(err.kind, err.message, err.severity) from None
+    if not (a.explicit_percent or a.boolean) and a.value > 1:
+        return a.value / 100
+    return a.value
+
+
+def parse_day_start(value: str | dt.time) -> dt.time:
+    """``"04:00"`` as a time of day; raises :class:`DataError` otherwise."""
+    return _parse_day_start(value)
+
+
+def normalised_name(name: Any) -> str:
+    """A column or variable name compared case- and space-insensitively."""
+    return _norm_name(name)
+
+
+__all__ = ["INFO_COLUMNS", "META_COLUMNS", "MISSING_TOKENS", "CellProblem", "is_missing_cell",
+           "normalised_name", "parse_adherence_value", "parse_date_time", "parse_day_start",
+           "parse_outcome_value", "read_log_impl", "read_table"]

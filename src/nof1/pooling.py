@@ -383,8 +383,9 @@ class PooledResult:
         tree = self.posterior.copy()
         tree.attrs = {**tree.attrs, "nof1_pooled": self.to_json(indent=None),
                       "nof1_version": __version__}
-        tree.to_netcdf(path)
-        return path
+        from nof1.outputs import write_atomic
+
+        return write_atomic(path, lambda tmp: tree.to_netcdf(tmp), force=True)
 
 
 # --------------------------------------------------------------------------- data → arrays

@@ -53,14 +53,58 @@ SCHEMA_VERSION = 1
 _NAME_RE = r"^[A-Za-z_][A-Za-z0-9_]*$"
 _RESERVED_COLUMNS = {
     "date", "day", "phase", "period", "pair", "condition", "condition_taken", "day_in_period",
-    "washout", "adherence", "note", "participant", "due", "label", "code",
+    "washout", "adherence", "note", "participant", "due", "label", "code", "guess",
 }
 # Blinded codes are drawn from these, in a seeded order.
 _BLIND_CODES = ["X", "Y", "Z", "W", "V", "U", "T", "S"]
 
 
+def _numeric_kind(annotation: Any) -> tuple[str, bool] | None:
+    """("int" | "float", each item?) for a numeric field annotation (through Optional, Annotated,
+    Literal of ints, list[...] and tuple[...]), else None."""
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if annotation is int or annotation is float:
+        return ("int" if annotation is int else "float", False)
+    if origin is Annotated:
+        return _numeric_kind(args[0])
+    if origin is Literal:
+        ok = args and all(isinstance(a, int) and not isinstance(a, bool) for a in args)
+        return ("int", False) if ok else None
+    if origin in (typing.Union, types.UnionType):
+        kinds = [k for a in args if a is not type(None) for k in [_numeric_kind(a)]]
+        return kinds[0] if len(kinds) == 1 and kinds[0] is not None else None
+    if origin in (list, tuple):
+        inner = {_numeric_kind(a) for a in args if a is not Ellipsis}
+        if len(inner) == 1 and None not in inner:
+            kind = inner.pop()
+            return (kind[0], True) if kind is not None and not kind[1] else None
+    return None
+
+
+def _plain_number(value: Any, kind: str) -> None:
+    what = "a whole number" if kind == "int" else "a number"
+    if isinstance(value, bool):
+        raise ValueError(f"expected {what}, got {str(value).lower()}")
+    if isinstance(value, str):
+        raise ValueError(f"expected {what}, got the text {value!r} (write numbers without quotes)")
+
+
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _strict_numbers(cls, value: Any, info: Any) -> Any:
+        """Counts, lengths and numbers are numbers: YAML's true/false and quoted text are refused
+        (pydantic's lax mode would read ``period_days: true`` as 1)."""
+        field = cls.model_fields.get(info.field_name) if info.field_name else None
+        kind = _numeric_kind(field.annotation) if field is not None else None
+        if kind is not None:
+            items = value if kind[1] and isinstance(value, list | tuple) else [value] if not kind[1] else []
+            for item in items:
+                _plain_number(item, kind[0])
+        return value
 
 
 # --------------------------------------------------------------------------- conditions
@@ -148,7 +192,8 @@ class Outcome(_Model):
     label: str | None = None
     type: Literal["continuous", "ordinal", "count", "binary"] = "continuous"
     range: tuple[float, float] | None = Field(default=None, description="[lowest, highest] possible value.")
-    better: Literal["lower", "higher"] = Field(description="Direction of improvement.")
+    better: Literal["lower", "higher"] | None = Field(
+        default=None, description="Direction of improvement (required except for covariates).")
     mcid: float | None = Field(
         default=None, gt=0, description="Minimal clinically important difference, outcome units."
     )
@@ -157,7 +202,10 @@ class Outcome(_Model):
         default=None,
         description="Days within each period when a weekly outcome is measured (default 7, 14, ...).",
     )
-    role: Literal["primary", "secondary", "safety"] = "secondary"
+    role: Literal["primary", "secondary", "safety", "covariate", "manipulation_check"] = Field(
+        default="secondary",
+        description="covariate: measured to adjust for (analysis.adjust_for), not an outcome; "
+        "manipulation_check: did the intervention do what it should biologically (shown first).")
     unit: str | None = None
     alert: Alert | None = None
 
@@ -186,6 +234,8 @@ class Outcome(_Model):
             raise ValueError("a binary outcome's range is [0, 1] (leave it out)")
         if self.alert is not None and self.role != "safety":
             raise ValueError("alert thresholds belong to safety outcomes (role: safety)")
+        if self.better is None and self.role != "covariate":
+            raise ValueError("better (lower or higher) is required for every outcome except covariates")
         if self.role == "primary" and self.mcid is None:
             raise ValueError("the primary outcome needs an mcid (minimal clinically important difference)")
         if self.measure_days is not None:
@@ -258,6 +308,38 @@ class Analysis(_Model):
     contrasts: list[tuple[str, str]] = Field(
         default_factory=list, description="Extra pairwise contrasts [X, Y] meaning X minus Y."
     )
+    adjust_for: list[str] = Field(
+        default_factory=list,
+        description="Covariates (outcomes with role: covariate) adjusted for in bayes, gls_ar1 and "
+        "the discrete models; the unadjusted effect is shown next to the adjusted one.",
+    )
+
+
+_LOG_TARGETS = ("condition", "adherence", "note", "guess", "period", "participant")
+_AGGREGATES = ("mean", "max", "min", "sum", "first", "last")
+
+
+class LogFormat(_Model):
+    """How the log file is laid out (protocol section ``log:``): an app export in long format
+    (one row per entry) or a daily sheet with its own column names."""
+
+    format: Literal["wide", "long"] = Field(
+        default="wide", description="wide: one row per day; long: one row per entry (date or time "
+        "stamp, variable, value).")
+    date_column: str | None = Field(default=None, description="Column with the date or time stamp "
+                                    "(long format; default: date, timestamp, datetime or time).")
+    variable_column: str = Field(default="variable", description="Column naming the variable (long).")
+    value_column: str = Field(default="value", description="Column with the value (long).")
+    names: dict[str, str] = Field(
+        default_factory=dict,
+        description="The file's column (wide) or variable (long) names -> outcome names or log "
+        "columns (condition, adherence, note, guess, period, participant).")
+    aggregate: dict[str, Literal["mean", "max", "min", "sum", "first", "last"]] = Field(
+        default_factory=dict,
+        description="How several entries of one day become one value, per outcome (or adherence); "
+        "default: mean for continuous outcomes, last otherwise.")
+    day_starts: str = Field(default="04:00", pattern=r"^\d{1,2}:\d{2}$",
+                            description="Entries time-stamped before this hour count for the previous day.")
 
 
 # --------------------------------------------------------------------------- protocol
@@ -290,6 +372,7 @@ class Protocol(_Model):
     design: Design
     outcomes: list[Outcome] = Field(min_length=1)
     analysis: Analysis = Analysis()
+    log: LogFormat | None = Field(default=None, description="Layout of the log file (app exports).")
     safety: list[str] = Field(
         default_factory=list, description="Safety notes shown on schedules and log sheets."
     )
@@ -330,9 +413,40 @@ class Protocol(_Model):
                 if c not in conds:
                     problems.append(f"analysis.contrasts: '{c}' is not a declared condition")
         problems.extend(self._design_problems())
+        problems.extend(self._covariate_log_problems())
         if problems:
             raise ValueError("\n".join(problems))
         return self
+
+    def _covariate_log_problems(self) -> list[str]:
+        out: list[str] = []
+        by_name = {o.name: o for o in self.outcomes}
+        for name in self.analysis.adjust_for:
+            o = by_name.get(name)
+            if o is None or o.role != "covariate":
+                out.append(f"analysis.adjust_for: '{name}' is not an outcome with role: covariate")
+            elif o.schedule != "daily":
+                out.append(f"analysis.adjust_for: '{name}' is weekly; only daily covariates can be "
+                           "adjusted for")
+        if self.log is not None:
+            targets = set(by_name) | set(_LOG_TARGETS)
+            for src, dst in self.log.names.items():
+                if dst not in targets:
+                    out.append(f"log.names: '{src}' maps to '{dst}', which is neither an outcome nor "
+                               f"a log column ({', '.join(_LOG_TARGETS)})")
+            for name, how in self.log.aggregate.items():
+                if name == "adherence":
+                    continue
+                o = by_name.get(name)
+                if o is None:
+                    out.append(f"log.aggregate: '{name}' is not an outcome (or adherence)")
+                elif how == "mean" and o.type != "continuous":
+                    out.append(f"log.aggregate: '{name}' is {o.type}: 'mean' would give values that "
+                               "are not whole numbers; use max, min, sum, first or last")
+            h, m = (int(x) for x in self.log.day_starts.split(":"))
+            if h > 23 or m > 59:
+                out.append(f"log.day_starts: '{self.log.day_starts}' is not a time of day (HH:MM)")
+        return out
 
     def _design_problems(self) -> list[str]:
         d, r, conds = self.design, self.design.randomization, self.conditions
@@ -468,8 +582,9 @@ class Protocol(_Model):
 
     @property
     def ordered_outcomes(self) -> list[Outcome]:
-        """Primary first, then secondary, then safety outcomes (declared order within each)."""
-        rank = {"primary": 0, "secondary": 1, "safety": 2}
+        """Manipulation checks first, then primary, secondary, safety outcomes and covariates
+        (declared order within each)."""
+        rank = {"manipulation_check": -1, "primary": 0, "secondary": 1, "safety": 2, "covariate": 3}
         return sorted(self.outcomes, key=lambda o: rank[o.role])
 
     @property
@@ -813,18 +928,65 @@ def _parse_text(text: str, source: str, suffix: str) -> Any:
         raise ProtocolError(f"malformed YAML{where}: {problem}", source=source) from None
 
 
+#: Largest protocol file read (a protocol is a page of text; a 60 MB file took 15 s to refuse).
+MAX_PROTOCOL_BYTES = 4 * 1024 * 1024
+
+
+def _looks_like_text(path: str) -> bool:
+    """Whether a str given as a file name is rather a protocol's text."""
+    if "\n" in path or path.lstrip().startswith(("{", "schema_version:", "---")):
+        return True
+    try:
+        return len(path) > 1024 and not Path(path).exists()
+    except (OSError, ValueError):
+        return True
+
+
+def _decode_utf16(raw: bytes, source: str) -> str | None:
+    """UTF-16 text with a byte-order mark, decoded; None when ``raw`` is not UTF-16."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return raw.decode("utf-16")
+        except UnicodeDecodeError:
+            raise ProtocolError("starts like UTF-16 text but cannot be decoded; save the protocol as "
+                                "UTF-8 YAML or JSON", source=source) from None
+    head = raw[:4096]
+    even, odd = head[0::2], head[1::2]
+    half = len(head) / 2
+
+    def mostly_zero(b: bytes) -> bool:
+        return b.count(0) > 0.6 * half
+
+    def mostly_text(b: bytes) -> bool:
+        return sum(32 <= c < 127 or c in (9, 10, 13) for c in b) > 0.9 * half
+
+    if len(head) >= 8 and ((mostly_zero(odd) and mostly_text(even)) or (mostly_zero(even) and mostly_text(odd))):
+        raise ProtocolError("looks like UTF-16 text without a byte-order mark; save it as UTF-8 (in most "
+                            "editors: Save as... > Encoding: UTF-8)", source=source)
+    return None
+
+
 def _read_text(path: Path) -> str:
     source = str(path)
-    if not path.exists():
-        raise ProtocolError("no such file", source=source)
-    if path.is_dir():
-        raise ProtocolError("is a directory, expected a protocol file (.yaml, .yml or .json)", source=source)
     try:
+        if not path.exists():
+            raise ProtocolError("no such file", source=source)
+        if path.is_dir():
+            raise ProtocolError("is a directory, expected a protocol file (.yaml, .yml or .json)",
+                                source=source)
+        size = path.stat().st_size
+        if size > MAX_PROTOCOL_BYTES:
+            raise ProtocolError(
+                f"is {size / 1024 / 1024:.0f} MB; a protocol is a small text file (at most "
+                f"{MAX_PROTOCOL_BYTES // (1024 * 1024)} MB): is this the right file?", source=source)
         raw = path.read_bytes()
     except OSError as err:
-        raise ProtocolError(f"cannot be read ({err.strerror})", source=source) from None
+        raise ProtocolError(f"cannot be read ({err.strerror or err})", source=source) from None
     if not raw.strip():
         raise ProtocolError("the file is empty; expected a protocol (see protocols/README.md)", source=source)
+    text = _decode_utf16(raw, source)
+    if text is not None:
+        return text
     if b"\x00" in raw[:8192]:
         raise ProtocolError("is a binary file, expected a YAML or JSON text protocol", source=source)
     try:
@@ -839,23 +1001,62 @@ def load_protocol(path: str | Path) -> Protocol:
     """Read and validate a protocol file (YAML or JSON).
 
     Raises :class:`~nof1.errors.ProtocolError` listing every problem found, each with its field path.
+    ``path`` is a file name; to read a protocol from a string use :func:`protocol_from_text`
+    (given such a string, this raises ProtocolError saying so). Files over
+    :data:`MAX_PROTOCOL_BYTES` are refused unread; UTF-16 with a byte-order mark is decoded.
 
     Example:
         >>> p = load_protocol("protocols/beetroot-juice-rls.yaml")   # doctest: +SKIP
         >>> p.primary.name                                            # doctest: +SKIP
         'severity'
     """
+    if isinstance(path, str) and _looks_like_text(path):
+        raise ProtocolError(
+            "load_protocol takes a file name, and this looks like the text of a protocol, not a file "
+            "name; use nof1.protocol_from_text(text) to read a protocol from a string")
     path = Path(path)
     text = _read_text(path)
     data = _parse_text(text, str(path), path.suffix.lower())
     return protocol_from_dict(data, source=str(path))
 
 
+def protocol_from_text(text: str, *, source: str | None = None) -> Protocol:
+    """Read and validate a protocol given as YAML or JSON text (not a file name).
+
+    JSON is YAML, so either form is accepted; errors name ``source`` (default ``<text>``).
+
+    Example:
+        >>> p = protocol_from_text(Path("protocols/beetroot-juice-rls.yaml").read_text())   # doctest: +SKIP
+        >>> p.id                                                                           # doctest: +SKIP
+        'beetroot-juice-rls'
+    """
+    name = source or "<text>"
+    if not isinstance(text, str):
+        raise ProtocolError(f"expected the protocol's text as a str, got {type(text).__name__}", source=name)
+    if len(text.encode("utf-8")) > MAX_PROTOCOL_BYTES:
+        raise ProtocolError(f"the text is larger than {MAX_PROTOCOL_BYTES // (1024 * 1024)} MB; a protocol "
+                            "is a small text file", source=name)
+    suffix = ".json" if text.lstrip().startswith(("{", "[")) else ".yaml"
+    return protocol_from_dict(_parse_text(text.lstrip("\ufeff"), name, suffix), source=name)
+
+
+_MAPPING_EXPECTED = "expected a mapping of protocol keys (schema_version: 1, id: ..., title: ...)"
+
+
 def protocol_from_dict(data: Any, *, source: str | None = None) -> Protocol:
     """Validate an already parsed protocol mapping."""
+    if data is None:
+        raise ProtocolError("the file has no protocol in it (only comments or blank lines); a protocol is "
+                            "a mapping of keys (schema_version: 1, id: ..., title: ...)", source=source)
     if not isinstance(data, dict):
-        kind = "a list" if isinstance(data, list) else type(data).__name__
-        raise ProtocolError(f"the top level must be a mapping of protocol keys, got {kind}", source=source)
+        if isinstance(data, list):
+            got = "a list"
+        elif isinstance(data, str | int | float | bool | dt.date):
+            shown = data if not isinstance(data, str) or len(data) <= 40 else data[:37] + "..."
+            got = f"the single value {shown!r}"
+        else:
+            got = type(data).__name__
+        raise ProtocolError(f"{_MAPPING_EXPECTED}, got {got}", source=source)
     try:
         return Protocol.model_validate(data)
     except ValidationError as err:
@@ -887,6 +1088,10 @@ def _problems_from_validation(err: ValidationError) -> list[Problem]:
         elif etype == "literal_error":
             inp = e.get("input")
             msg = f"got {inp!r}; {msg[0].lower() + msg[1:]}"
+        elif etype == "finite_number":
+            msg = f"must be a finite number (got {e.get('input')!r})"
+            if "range" in loc:
+                msg += "; for an outcome with no upper (or lower) limit, leave the range out"
         elif "input" in e and etype not in ("value_error", "assertion_error") and not isinstance(e["input"], dict):
             msg = f"{msg} (got {e['input']!r})"
         if etype == "value_error" and not loc:

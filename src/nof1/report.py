@@ -48,8 +48,8 @@ from nof1.constants import (
     VERDICT_INCONCLUSIVE,
     VERDICT_NO_EFFECT,
 )
-from nof1.errors import Nof1Error
 from nof1.formatting import fmt_number, fmt_p, fmt_prob
+from nof1.report_sections import section_html
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -64,9 +64,11 @@ __all__ = ["SECTION_IDS", "METHOD_DESCRIPTIONS", "benefit_harm_sentence", "norma
 
 #: ``id`` of every top-level section, in the order they appear.
 SECTION_IDS: tuple[str, ...] = (
-    "safety-alerts", "summary", "benefit-harm", "protocol", "trial", "results", "sensitivity",
-    "methods", "reproducibility",
+    "safety-alerts", "summary", "benefit-harm", "protocol", "trial", "manipulation-check", "results",
+    "covariates", "adherence", "blinding", "sensitivity", "methods", "reproducibility",
 )
+#: Sections present only when the analysis has them (a manipulation check, covariates, guesses).
+OPTIONAL_SECTION_IDS: tuple[str, ...] = ("manipulation-check", "covariates", "adherence", "blinding")
 
 #: A fixed paragraph describing each method, shown in the methods section.
 METHOD_DESCRIPTIONS: dict[str, str] = {
@@ -113,7 +115,8 @@ METHOD_DESCRIPTIONS: dict[str, str] = {
     ),
 }
 
-_ROLE_WORDS = {"primary": "primary", "secondary": "secondary (exploratory)", "safety": "safety"}
+_ROLE_WORDS = {"primary": "primary", "secondary": "secondary (exploratory)", "safety": "safety",
+               "manipulation_check": "manipulation check", "covariate": "covariate"}
 _VERDICT_CLASS = {
     VERDICT_BENEFIT: "benefit", VERDICT_HARM: "harm", VERDICT_NO_EFFECT: "none",
     VERDICT_INCONCLUSIVE: "inconclusive",
@@ -664,7 +667,9 @@ def _section_results(ctx: _Context) -> str:
             continue
         role = {"primary": '<span class="badge primary">primary</span>',
                 "secondary": '<span class="badge exploratory">secondary · exploratory</span>',
-                "safety": '<span class="badge safety">safety</span>'}[o.role]
+                "safety": '<span class="badge safety">safety</span>',
+                "manipulation_check": '<span class="badge exploratory">manipulation check</span>',
+                "covariate": '<span class="badge exploratory">covariate</span>'}[o.role]
         parts.append(f'<article id="outcome-{_e(o.name)}" class="outcome" data-role="{_e(o.role)}">'
                      f"<h3>{_e(o.display)}{role}</h3>")
         mcid = f"; MCID {o.mcid:g}" if o.mcid else ""
@@ -846,7 +851,9 @@ def to_html(
     ctx = _Context(result=result, trial_data=td, protocol=result.protocol, alerts=alert_list,
                    benefit_harm=bh, sensitivity=sensitivity, figures=figures)
     p = ctx.protocol
-    toc = " ".join(f'<a href="#{sid}">{sid.replace("-", " ")}</a>' for sid in SECTION_IDS)
+    present = {sid for sid in OPTIONAL_SECTION_IDS if section_html(result, sid)}
+    toc = " ".join(f'<a href="#{sid}">{sid.replace("-", " ")}</a>' for sid in SECTION_IDS
+                   if sid not in OPTIONAL_SECTION_IDS or sid in present)
     body = [
         '<header class="top"><div class="kind">Report of an N-of-1 trial</div>'
         f"<h1>{_e(p.title)}</h1>"
@@ -858,7 +865,11 @@ def to_html(
         _section_benefit_harm(ctx),
         _section_protocol(ctx),
         _section_trial(ctx),
+        section_html(result, "manipulation-check"),
         _section_results(ctx),
+        section_html(result, "covariates"),
+        section_html(result, "adherence"),
+        section_html(result, "blinding"),
         _section_sensitivity(ctx),
         _section_methods(ctx),
         _section_reproducibility(ctx),
@@ -880,21 +891,21 @@ def render(
     benefit_harm: Any = None,
     figures: bool = True,
     overwrite: bool = False,
+    inputs: Iterable[Any] = (),
 ) -> Path:
     """Write the HTML report (see :func:`to_html`) to ``path`` and return the path.
 
-    Never overwrites an existing file unless ``overwrite=True`` (raises :class:`Nof1Error`).
+    Never overwrites an existing file unless ``overwrite=True``, and never the trial's log or any
+    of ``inputs`` (raises :class:`~nof1.errors.OutputError`); the write is atomic
+    (:func:`nof1.outputs.write_atomic`).
 
     Example:
         >>> render(res, "report.html", sensitivity=nof1.washout_sensitivity(td))   # doctest: +SKIP
         PosixPath('report.html')
     """
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise Nof1Error(f"{path} already exists; choose another name or overwrite it explicitly "
-                        "(--force on the command line, overwrite=True in Python)")
-    if not path.parent.exists():
-        raise Nof1Error(f"{path.parent} does not exist")
+    from nof1.outputs import check_output, write_atomic
+
+    protected = (*inputs, result.trial_data.source)
+    path = check_output(path, inputs=protected, force=overwrite)
     page = to_html(result, sensitivity=sensitivity, alerts=alerts, benefit_harm=benefit_harm, figures=figures)
-    path.write_text(page, encoding="utf-8")
-    return path
+    return write_atomic(path, page, inputs=protected, force=overwrite)

@@ -130,13 +130,56 @@ def register_method(
     default: bool = True,
     order: int = 100,
 ) -> Callable[[Callable[..., MethodResult]], Callable[..., MethodResult]]:
-    """Decorator registering ``fit(trial_data, outcome, contrast, **options) -> MethodResult``."""
+    """Decorator registering ``fit(trial_data, outcome, contrast, **options) -> MethodResult``.
+
+    The registered (and returned) function is the fit behind :func:`guard_fit`: data with no
+    variation are refused before the fit, numpy floating-point warnings stay inside it, and a
+    zero-width interval is reported as unavailable.
+    """
 
     def deco(func: Callable[..., MethodResult]) -> Callable[..., MethodResult]:
-        _REGISTRY[name] = MethodSpec(name, func, frozenset(outcome_types), description, default, order)
-        return func
+        guarded = guard_fit(name, func)
+        _REGISTRY[name] = MethodSpec(name, guarded, frozenset(outcome_types), description, default, order)
+        return guarded
 
     return deco
+
+
+def guard_fit(name: str, func: Callable[..., MethodResult]) -> Callable[..., MethodResult]:
+    """``func`` behind the checks every method shares (see :mod:`nof1.analysis.degenerate`).
+
+    Example:
+        >>> safe = guard_fit("my_method", my_fit)      # doctest: +SKIP
+    """
+    from functools import wraps
+
+    @wraps(func)
+    def fit(trial_data: Any, outcome: Any, contrast: Contrast, *args: Any, **options: Any) -> MethodResult:
+        import numpy as np
+
+        from nof1.analysis.degenerate import variation_problem
+        from nof1.data import TrialData
+
+        if isinstance(trial_data, TrialData):
+            problem = variation_problem(trial_data, outcome, contrast,
+                                        washout_days=options.get("washout_days"))
+            if problem is not None:
+                o = outcome if isinstance(outcome, str) else outcome.name
+                return MethodResult.unavailable(name, o, contrast, problem)
+        with np.errstate(all="ignore"):
+            result = func(trial_data, outcome, contrast, *args, **options)
+        return _zero_width(result)
+
+    return fit
+
+
+def _zero_width(r: MethodResult) -> MethodResult:
+    if not r.available or r.ci_low is None or r.ci_high is None or float(r.ci_high) > float(r.ci_low):
+        return r
+    return MethodResult.unavailable(
+        r.method, r.outcome, r.contrast,
+        f"the interval has no width ({r.ci_low:.4g} to {r.ci_high:.4g}): the data cannot say how "
+        "uncertain the estimate is")
 
 
 def registered_methods() -> dict[str, MethodSpec]:

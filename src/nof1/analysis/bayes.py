@@ -127,7 +127,8 @@ def model_priors(protocol: Protocol, outcome: Outcome, n_treatments: int | None 
 
 
 def series_data(trial_data: TrialData, outcome: Outcome | str, *, carryover: str | None = None,
-                washout_days: int | None = None, trend: bool | str | None = None
+                washout_days: int | None = None, trend: bool | str | None = None,
+                adjust_for: list[str] | tuple[str, ...] = ()
                 ) -> tuple[SeriesData, dict[str, Any]]:
     """The arrays of one outcome for the continuous model, and facts about them.
 
@@ -154,16 +155,27 @@ def series_data(trial_data: TrialData, outcome: Outcome | str, *, carryover: str
     if mode == "exclude" and washout > 0:
         keep = ~((frame["period"].to_numpy() > 0) & (frame["day_in_period"].to_numpy() <= washout))
     frame = frame[keep]
+    covariates = None
+    n_missing_cov = 0
+    if adjust_for:
+        from nof1.analysis.covariates import covariate_matrix
+
+        z = covariate_matrix(trial_data, list(adjust_for), frame["day"].to_numpy())
+        ok = np.isfinite(z).all(axis=1)
+        n_missing_cov = int((~ok).sum())
+        frame, covariates = frame[ok], z[ok]
     y = frame["y"].to_numpy(dtype=float)
     day = frame["day"].to_numpy(dtype=np.int64)
     run_in = int(protocol.design.run_in_days)
     trial_rows = frame["period"].to_numpy() > 0
     cond = frame["condition"].astype(object).to_numpy()
     counts = {c: int(np.sum(trial_rows & (cond == c))) for c in protocol.conditions}
-    series = SeriesData(y=y, day=day, u=u, trend=_trend_on(protocol, trend), run_in_days=run_in)
+    series = SeriesData(y=y, day=day, u=u, trend=_trend_on(protocol, trend), run_in_days=run_in,
+                        covariates=covariates, covariate_names=tuple(adjust_for))
     info = {"treatments": treatments, "control": protocol.control, "carryover": mode,
             "washout_days": washout if mode == "exclude" else 0, "days_by_condition": counts,
-            "trend": series.trend, "run_in_days_used": int(np.sum(day <= run_in))}
+            "trend": series.trend, "run_in_days_used": int(np.sum(day <= run_in)),
+            "adjusted_for": list(adjust_for), "days_without_covariate": n_missing_cov}
     return series, info
 
 
@@ -268,7 +280,8 @@ class BayesFit:
 
     # ------------------------------------------------------------------ fitted mean
     def fitted_mean(self, ci_level: float = CI_LEVEL, n_draws: int = 1000) -> pd.DataFrame | None:
-        """Posterior mean outcome on every calendar day under what was taken, with an interval.
+        """Posterior mean outcome on every calendar day under what was taken, with an interval
+        (for a covariate-adjusted fit: at the covariates' mean values).
 
         Columns ``day``, ``mean`` (posterior mean of μ_t), ``low``, ``high`` (equal-tailed).
         """
@@ -306,12 +319,16 @@ class BayesFit:
         attrs.update({"engine": self.engine, "outcome": self.outcome, "control": self.control,
                       "treatments": json.dumps(self.treatments), "contrast": json.dumps(list(self.contrast))})
         if self.data is not None:
-            attrs["series"] = json.dumps({"u": self.data.u.tolist(), "trend": self.data.trend,
-                                          "run_in_days": self.data.run_in_days})
+            attrs["series"] = json.dumps({
+                "u": self.data.u.tolist(), "trend": self.data.trend,
+                "run_in_days": self.data.run_in_days,
+                "covariates": None if self.data.covariates is None else self.data.covariates.tolist(),
+                "covariate_names": list(self.data.covariate_names)})
             tree["observed_data"] = _observed(self.data)
         tree.attrs = attrs
-        tree.to_netcdf(path, engine="netcdf4")
-        return path
+        from nof1.outputs import write_atomic
+
+        return write_atomic(path, lambda tmp: tree.to_netcdf(tmp, engine="netcdf4"), force=True)
 
 
 def _observed(data: SeriesData) -> Any:
@@ -347,7 +364,10 @@ def load_fit(path: str | Path) -> BayesFit:
         data = SeriesData(y=np.asarray(obs["y"].values, dtype=float),
                           day=np.asarray(obs["day"].values, dtype=np.int64),
                           u=np.asarray(s["u"], dtype=float), trend=bool(s["trend"]),
-                          run_in_days=int(s["run_in_days"]))
+                          run_in_days=int(s["run_in_days"]),
+                          covariates=None if s.get("covariates") is None
+                          else np.asarray(s["covariates"], dtype=float),
+                          covariate_names=tuple(s.get("covariate_names", ())))
     return BayesFit(tree=tree, engine=str(attrs.pop("engine")), outcome=str(attrs.pop("outcome")),
                     treatments=list(attrs.pop("treatments")), control=str(attrs.pop("control")),
                     contrast=tuple(attrs.pop("contrast")), attrs=attrs, data=data)
@@ -473,6 +493,7 @@ def bayes(
     chains: int | None = None,
     carryover: str | None = None,
     trend: bool | str | None = None,
+    adjust: bool = True,
     **options: Any,
 ) -> MethodResult:
     """Bayesian estimate of ``contrast`` (treatment minus control) for one outcome.
@@ -485,9 +506,12 @@ def bayes(
         >>> r = bayes(td, "severity", ("B", "A"), seed=1)          # doctest: +SKIP
         >>> r.extras["prob_meaningful_benefit"], r.extras["tau"]   # doctest: +SKIP
     """
+    from nof1.analysis.covariates import adjustment_for
+
     protocol = trial_data.protocol
     o = protocol.outcome(outcome) if isinstance(outcome, str) else outcome
     name = "bayes"
+    adjust_for = adjustment_for(protocol, o, trial_data) if adjust else []
     if o.type != "continuous" or _sparse(trial_data, o):
         from nof1.analysis import discrete
 
@@ -495,7 +519,8 @@ def bayes(
                                 ("carryover", carryover), ("trend", trend)) if v is not None}
         if o.type != "continuous":
             return discrete.fit_bayes_discrete(trial_data, o, contrast, ci_level=ci_level, seed=seed,
-                                               washout_days=washout_days, **kw, **options)
+                                               washout_days=washout_days, adjust=adjust, **kw,
+                                               **options)
         kw.pop("carryover", None)
         for k in ("draws", "tune", "chains"):
             kw.pop(k, None)
@@ -516,7 +541,7 @@ def bayes(
                                         "a series of several participants: use nof1.pool or analyse one at a time")
     try:
         data, info = series_data(trial_data, o, carryover=carryover, washout_days=washout_days,
-                                 trend=trend)
+                                 trend=trend, adjust_for=adjust_for)
     except ValueError as err:
         return MethodResult.unavailable(name, o.name, contrast, str(err))
     few = [k for k in (t, c) if info["days_by_condition"].get(k, 0) < MIN_DAYS_PER_CONDITION]
@@ -531,7 +556,7 @@ def bayes(
         return MethodResult.unavailable(name, o.name, contrast, str(err))
     seed = 0 if seed is None else int(seed)
     key = (id(trial_data), trial_data.data_hash, protocol.fingerprint, o.name, engine, draws, tune,
-           chains, info["carryover"], info["washout_days"], info["trend"], priors)
+           chains, info["carryover"], info["washout_days"], info["trend"], priors, tuple(adjust_for))
     entry = _FIT_CACHE.get(key)
     base = None
     if entry is not None and (entry[1] == seed or contrast not in entry[2]):
@@ -555,6 +580,10 @@ def bayes(
             "trend": info["trend"], "priors": prior_words, "versions": _versions(),
             "facts": facts, "ppc": ppc, "info": info,
         }
+        if adjust_for:
+            from nof1.analysis.covariates import coefficient_summary
+
+            attrs["covariate_coefficients"] = coefficient_summary(flat, adjust_for, ci_level)
         base = BayesFit(tree=tree, engine=engine, outcome=o.name, treatments=info["treatments"],
                         control=info["control"], contrast=contrast, attrs=attrs, data=data)
         _FIT_CACHE[key] = (base, seed, {contrast})
@@ -583,6 +612,12 @@ def bayes(
     }
     if info["carryover"] == "exclude":
         extras["washout_days"] = info["washout_days"]
+    if adjust_for:
+        extras["adjusted_for"] = list(adjust_for)
+        extras["covariate_coefficients"] = fit.attrs.get("covariate_coefficients")
+        if info["days_without_covariate"]:
+            notes.append(f"{info['days_without_covariate']} day(s) without a value of "
+                         f"{', '.join(adjust_for)} left out of the adjusted fit")
     if o.mcid is None:
         notes.append("no mcid: meaningful-benefit/harm probabilities (and a verdict) need one")
     if "diagnostics" in facts:

@@ -179,6 +179,7 @@ def gls_ar1(
     seed: int | None = None,
     washout_days: int | None = None,
     trend: bool | str | None = None,
+    adjust: bool = True,
     **options: Any,
 ) -> MethodResult:
     """Effect of treatment vs control from a regression with AR(1) errors on the day index.
@@ -201,6 +202,20 @@ def gls_ar1(
         return prep
     o, days, w = prep
     protocol = trial_data.protocol
+    from nof1.analysis.covariates import adjustment_for, covariate_matrix
+
+    adjust_for = adjustment_for(protocol, o, trial_data) if adjust else []
+    z = None
+    dropped_cov = 0
+    if adjust_for:
+        z = covariate_matrix(trial_data, adjust_for, days["day"].to_numpy())
+        ok = np.isfinite(z).all(axis=1)
+        dropped_cov = int((~ok).sum())
+        days, z = days[ok].reset_index(drop=True), z[ok]
+        problem = _counts_problem(days, contrast, w, MIN_DAYS_PER_CONDITION)
+        if problem:
+            return MethodResult.unavailable(name, o.name, contrast,
+                                            f"{problem} (days with every covariate of the adjustment)")
     problem = _constant_problem(days["y"].to_numpy())
     if problem:
         return MethodResult.unavailable(name, o.name, contrast, problem)
@@ -213,6 +228,9 @@ def gls_ar1(
     day = days["day"].to_numpy(dtype=np.int64)
     if use_trend:
         cols.append((day - day.mean()).astype(float))
+    n_base = len(cols)
+    if z is not None:
+        cols.extend((z - z.mean(axis=0)).T)
     X = np.column_stack(cols)
     from nof1.models.gls import gls_ar1_fit
 
@@ -236,8 +254,17 @@ def gls_ar1(
         "trend": use_trend, "washout_days": w,
     }
     if use_trend:
-        extras["trend_per_day"] = float(fit.beta[-1])
+        extras["trend_per_day"] = float(fit.beta[n_base - 1])
         notes.append("adjusted for a linear time trend")
+    if adjust_for:
+        se = fit.se
+        extras["adjusted_for"] = list(adjust_for)
+        extras["covariate_coefficients"] = {
+            name: {"estimate": float(fit.beta[n_base + j]), "se": float(se[n_base + j])}
+            for j, name in enumerate(adjust_for)}
+        if dropped_cov:
+            notes.append(f"{dropped_cov} day(s) without a value of {', '.join(adjust_for)} left out "
+                         "of the adjusted fit")
     step = int(np.median(np.diff(np.sort(day)))) if len(day) > 1 else 1
     if step > 1:
         extras["phi_between_measurements"] = float(fit.phi ** step)

@@ -224,8 +224,8 @@ def analyze(
     protocol = trial_data.protocol
     seed = DEFAULT_SEED if seed is None else int(seed)
     registry = registered_methods()
-    if outcomes is None:
-        chosen = protocol.ordered_outcomes
+    if outcomes is None:        # covariates are adjusted for, not analysed as outcomes
+        chosen = [o for o in protocol.ordered_outcomes if o.role != "covariate"]
     else:
         chosen = []
         for name in outcomes:
@@ -233,6 +233,11 @@ def analyze(
                 chosen.append(protocol.outcome(name))
             except KeyError as err:
                 raise AnalysisError(str(err.args[0])) from None
+            if chosen[-1].role == "covariate":
+                raise AnalysisError(
+                    f"'{name}' is a covariate: it is adjusted for (analysis.adjust_for), not analysed "
+                    "as an outcome; its difference between conditions is the mediator check of the "
+                    "covariate section")
     requested = list(methods) if methods is not None else protocol.analysis.methods
     if requested is not None:
         unknown = [m for m in requested if m not in registry]
@@ -241,6 +246,9 @@ def analyze(
                 f"unknown method(s) {', '.join(unknown)} (known: {', '.join(registry)})"
             )
     ci_level = protocol.analysis.ci_level
+    from nof1.analysis.adherence import as_randomised
+
+    itt = as_randomised(trial_data)   # the primary analysis is as randomised (intention to treat)
     results: dict[str, dict[str, dict[str, MethodResult]]] = {}
     verdicts: dict[str, dict[str, str | None]] = {}
     for o in chosen:
@@ -261,13 +269,19 @@ def analyze(
                 if progress is not None:
                     progress(f"{o.name}: {name} ({label})")
                 by_method[name] = spec.fit(
-                    trial_data, o, contrast, ci_level=ci_level,
+                    itt, o, contrast, ci_level=ci_level,
                     seed=_seed_for(seed, o.name, label, name), washout_days=washout_days, **options,
                 )
             results[o.name][label] = by_method
             verdicts[o.name][label] = _verdict_from(by_method, protocol.analysis.decision)
-    return AnalysisResult(protocol=protocol, trial_data=trial_data, results=results, seed=seed,
-                          verdicts=verdicts)
+    result = AnalysisResult(protocol=protocol, trial_data=trial_data, results=results, seed=seed,
+                            verdicts=verdicts)
+    if outcomes is None or protocol.primary.name in [o.name for o in chosen]:
+        from nof1.analysis.sections import add_sections
+
+        add_sections(result, itt, registry=registry, options=options, washout_days=washout_days,
+                     seed_for=_seed_for)
+    return result
 
 
 def _methods_for(outcome: Outcome, requested: list[str] | None, registry: dict) -> list[str]:

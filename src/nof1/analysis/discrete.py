@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -209,6 +209,16 @@ def prepare_series(
                       notes=notes)
 
 
+def _subset(spec: SeriesSpec, keep: np.ndarray) -> SeriesSpec:
+    """The series restricted to the observed days ``keep`` (e.g. days with every covariate)."""
+    from nof1.models.discrete_pymc import DiscreteData
+
+    d = spec.data
+    data = DiscreteData(y=d.y[keep], t=d.t[keep], x_fixed=d.x_fixed[keep], jump_t=d.jump_t,
+                        jump_du=d.jump_du, trend=d.trend[keep])
+    return replace(spec, frame=spec.frame[keep].reset_index(drop=True), data=data)
+
+
 # =========================================================================== the posterior holder
 @dataclass
 class DiscreteFit:
@@ -361,6 +371,7 @@ def fit_bayes_discrete(
     chains: int = 2,
     cores: int | None = None,
     target_accept: float = 0.9,
+    adjust: bool = True,
     **options: Any,
 ) -> MethodResult:
     """Bayesian analysis of an ordinal, count or binary outcome (method name ``bayes``).
@@ -401,6 +412,21 @@ def fit_bayes_discrete(
         prior, prior_text = _resolve_priors(family, protocol, priors, effect_sd)
     except ValueError as err:
         return MethodResult.unavailable(name, o.name, contrast, str(err))
+    from nof1.analysis.covariates import adjustment_for, covariate_matrix
+
+    adjust_for = adjustment_for(protocol, o, trial_data) if adjust else []
+    z = None
+    if adjust_for:
+        z = covariate_matrix(trial_data, adjust_for, spec.frame["day"].to_numpy())
+        ok = np.isfinite(z).all(axis=1)
+        if not ok.all():
+            spec.notes.append(f"{int((~ok).sum())} day(s) without a value of {', '.join(adjust_for)} "
+                              "left out of the adjusted fit")
+            spec = _subset(spec, ok)
+            z = z[ok]
+        sd = z.std(axis=0)
+        z_scale = np.where(sd > 0, sd, 1.0)
+        z = (z - z.mean(axis=0)) / z_scale
     frame = spec.frame
     y = frame["y"].to_numpy(dtype=float)
     codes, n_cat, problem = _recode(family, o, y)
@@ -421,7 +447,7 @@ def fit_bayes_discrete(
     from nof1.models.discrete_pymc import DiscreteData
 
     data = DiscreteData(y=codes, t=data.t, x_fixed=data.x_fixed, jump_t=data.jump_t,
-                        jump_du=data.jump_du, trend=data.trend)
+                        jump_du=data.jump_du, trend=data.trend, covariates=z)
     kwargs = dict(n_categories=n_cat, carryover=spec.carryover == "model",
                   autocorrelation=bool(autocorrelation), trend=spec.trend, draws=draws,
                   tune=int(tune), chains=int(chains), seed=seed, target_accept=target_accept,
@@ -505,6 +531,13 @@ def fit_bayes_discrete(
         terms.append("AR(1) latent day-to-day noise")
     if spec.trend:
         terms.append("linear trend")
+    if adjust_for:
+        terms.append(f"covariate{'s' if len(adjust_for) > 1 else ''} {', '.join(adjust_for)}")
+        extras["adjusted_for"] = list(adjust_for)
+        delta = post.flat("delta") / z_scale[None, :]
+        extras["covariate_coefficients"] = {
+            c: {**_interval_dict(delta[:, j], ci_level), "scale": _SCALE[family]}
+            for j, c in enumerate(adjust_for)}
     notes.insert(0, f"{model_text} with {', '.join(terms)}; effect on the {_SCALE[family]} scale, "
                  f"{scale_name.replace('_', ' ')} at steady state averaged over the latent noise")
     fit = DiscreteFit(family=family, outcome=o.name, contrast=contrast, mcid_scale=scale_name,

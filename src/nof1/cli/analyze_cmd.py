@@ -21,7 +21,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
-from nof1.cli.app import app, console, err_console, handles_errors
+from nof1.cli.app import (
+    app,
+    check_output_path,
+    command_inputs,
+    console,
+    err_console,
+    handles_errors,
+    write_stdout,
+)
 from nof1.errors import Nof1Error
 from nof1.formatting import fmt_number as _fmt
 from nof1.formatting import fmt_p as _fmt_p
@@ -123,10 +131,16 @@ def print_result(result: AnalysisResult, out: Console, *, alerts: list[dict[str,
     rep = result.trial_data.report
     if show_data and rep is not None:
         out.print(rep.text(), markup=False)
+    from nof1.analysis.sections import section_lines
+
+    for line in ["", *section_lines(result, "manipulation_checks")][:None if
+                 "manipulation_checks" in result.extras else 0]:
+        out.print(line, markup=False, style="bold" if line and not line.startswith(" ") else None)
     for o in p.ordered_outcomes:
         if o.name not in result.results:
             continue
-        role = {"primary": "primary", "secondary": "secondary, exploratory", "safety": "safety"}[o.role]
+        role = {"primary": "primary", "secondary": "secondary, exploratory", "safety": "safety",
+                "manipulation_check": "manipulation check", "covariate": "covariate"}[o.role]
         mcid = f", MCID {o.mcid:g}" if o.mcid else ""
         for contrast, methods in result.results[o.name].items():
             t, _, c = contrast.partition("-")
@@ -154,6 +168,13 @@ def print_result(result: AnalysisResult, out: Console, *, alerts: list[dict[str,
                      f"none (the Bayesian method could not run: {bayes.reason})" if not bayes.available else
                      "none (the decision rules need an MCID for this outcome)")
             out.print(f"verdict: {v}", markup=False, style=style)
+    for which in ("covariates", "adherence", "blinding"):
+        lines = section_lines(result, which)
+        if lines:
+            out.print()
+            out.print(lines[0], markup=False, style="bold")
+            for line in lines[1:]:
+                out.print(line, markup=False)
     if benefit_harm is not None:
         from nof1.report import benefit_harm_sentence
 
@@ -220,11 +241,7 @@ def analyze(
     """Analyse a trial: every applicable method on every outcome, with a verdict."""
     _check_choice(engine, ENGINES, "--engine")
     _check_choice(duplicates, DUPLICATE_POLICIES, "--duplicates")
-    if report is not None:
-        if report.exists() and not force:
-            raise Nof1Error(f"{report} already exists; choose another name or pass --force to overwrite")
-        if not report.parent.exists():
-            raise Nof1Error(f"{report.parent} does not exist")
+    check_output_path(report, force=force)
     from nof1.data import read_log
     from nof1.protocol import load_protocol
 
@@ -242,11 +259,35 @@ def analyze(
     )
     alerts = result.safety_alerts()
     if as_json:
-        print(json.dumps(result.to_dict(), indent=2))
+        write_stdout(json.dumps(result.to_dict(), indent=2))
     else:
         print_result(result, console, alerts=alerts, benefit_harm=result.benefit_harm())
+    nothing = nothing_available(result)
+    if nothing is not None:
+        raise Nof1Error(nothing)
     if report is not None:
         _write_report(result, report, alerts=alerts, force=force, quiet=quiet)
+
+
+def nothing_available(result: AnalysisResult) -> str | None:
+    """Why no method could analyse the primary outcome (or, when the primary was not asked for,
+    any of the outcomes asked for), else None.
+
+    Example:
+        >>> nothing_available(nof1.analyze(constant_td))          # doctest: +SKIP
+        "no method could analyse the primary outcome 'severity' (every value under ... is 5: ...)"
+    """
+    primary = result.protocol.primary.name
+    names = [primary] if primary in result.results else list(result.results)
+    found = [r for n in names for by in result.results[n].values() for r in by.values()]
+    if not found or any(r.available for r in found):
+        return None
+    reasons = list(dict.fromkeys(r.reason or "no reason given" for r in found))
+    why = reasons[0] if len(reasons) == 1 else "; ".join(
+        f"{r.method}: {r.reason}" for r in {r.reason: r for r in found}.values())
+    what = f"the primary outcome '{primary}'" if names == [primary] else \
+        "the outcome" + ("s " if len(names) > 1 else " ") + ", ".join(f"'{n}'" for n in names)
+    return f"no method could analyse {what} ({why})"
 
 
 def _write_report(result: AnalysisResult, path: Path, *, alerts: list[dict[str, Any]] | None,
@@ -255,7 +296,8 @@ def _write_report(result: AnalysisResult, path: Path, *, alerts: list[dict[str, 
 
     primary = result.protocol.primary.name
     sensitivity = washout_table(result.trial_data, primary) if primary in result.results else None
-    written = render(result, path, sensitivity=sensitivity, alerts=alerts, overwrite=force)
+    written = render(result, path, sensitivity=sensitivity, alerts=alerts, overwrite=force,
+                     inputs=command_inputs())
     if not quiet:
         err_console.print(f"wrote report {written}", markup=False)
     return written

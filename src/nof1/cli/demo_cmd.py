@@ -178,7 +178,7 @@ def demo(
 
     _step(4, total, "Analyse (Bayesian models and classical methods)")
     skipped = [] if all_outcomes else slow_outcomes(p)
-    fast = [o.name for o in p.ordered_outcomes if o not in skipped]
+    fast = [o.name for o in p.ordered_outcomes if o not in skipped and o.role != "covariate"]
     options: dict[str, Any] = {} if all_outcomes else {"engine": "exact"}
     if skipped:
         names = ", ".join(f"{o.name} ({o.type})" for o in skipped)
@@ -207,7 +207,8 @@ def demo(
 
     sensitivity = washout_table(td, p.primary.name)
     with err_console.status("drawing the figures ...", spinner="dots"):
-        written = render(result, report_path, sensitivity=sensitivity, alerts=alerts, overwrite=True)
+        written = render(result, report_path, sensitivity=sensitivity, alerts=alerts, overwrite=True,
+                         inputs=(protocol_path, messy_path, clean_path))
     console.print(f"report: {written}", markup=False, style="bold green")
     console.print(f"open it in a browser: file://{written.resolve()}", markup=False)
     console.print(f"demo finished in {time.perf_counter() - t0:.0f} s", markup=False, style="dim")

@@ -17,9 +17,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from nof1.cli.app import app, console, err_console, handles_errors
+from nof1.cli.app import app, check_output_path, console, err_console, handles_errors, write_file
 from nof1.constants import DEFAULT_SEED
-from nof1.errors import Nof1Error
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -238,11 +237,7 @@ def design(
         raise typer.BadParameter(f"{missing_opts} required (or give --pilot LOG to estimate them)")
     if pilot is not None and (sd is not None or phi is not None):
         raise typer.BadParameter("give either --pilot or --sd and --phi, not both")
-    if plot is not None:
-        if plot.exists() and not force:
-            raise Nof1Error(f"{plot} already exists; choose another name or pass --force to overwrite")
-        if not plot.parent.exists():
-            raise Nof1Error(f"{plot.parent} does not exist")
+    check_output_path(plot, force=force)
     method_list = [m.strip() for m in methods.split(",") if m.strip()]
     p = load_protocol(protocol)
     pilot_data: Any = None
@@ -264,9 +259,10 @@ def design(
             _print_comparison(result)
         if plot is not None:
             fig = result.plot()
-            fig.savefig(plot, dpi=150, bbox_inches="tight")
+            fmt = plot.suffix.lstrip(".").lower() or "png"
             sys.stdout.flush()
-            err_console.print(f"wrote {plot}", markup=False)
+            write_file(lambda tmp: fig.savefig(tmp, dpi=150, bbox_inches="tight", format=fmt), plot,
+                       force=force)
         return
     with _progress_context(interactive, "simulating trials") as prog:
         ev = evaluate(p, sims=sims or 2000, progress=prog, **kwargs)

@@ -9,7 +9,6 @@ from typing import Annotated
 import typer
 
 from nof1.cli.app import app, console, err_console, handles_errors, write_output
-from nof1.errors import Nof1Error
 
 
 def _load(path: Path):
@@ -150,8 +149,6 @@ def template(
     p = _load(protocol)
     _show_safety(p)
     sheet = log_template(p, start)
-    if Path(output).exists() and not force:
-        raise Nof1Error(f"{output} already exists; choose another name or pass --force to overwrite")
     write_output(sheet.to_csv(index=False), output, force=force)
 
 

@@ -233,6 +233,9 @@ class SeriesData:
     u: FloatArray
     trend: bool = False
     run_in_days: int = 0
+    #: (n, p) covariates at the observed days (flat-prior columns of the linear model), or None.
+    covariates: FloatArray | None = None
+    covariate_names: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         y = np.asarray(self.y, dtype=float)
@@ -243,6 +246,15 @@ class SeriesData:
         object.__setattr__(self, "u", u)
         if y.ndim != 1 or day.shape != y.shape:
             raise ValueError("y and day must be 1-D arrays of the same length")
+        if self.covariates is not None:
+            z = np.asarray(self.covariates, dtype=float).reshape(y.size, -1)
+            if not np.all(np.isfinite(z)):
+                raise ValueError("covariates must be finite (drop days where one is missing)")
+            names = tuple(self.covariate_names) or tuple(f"covariate_{j + 1}" for j in range(z.shape[1]))
+            if len(names) != z.shape[1]:
+                raise ValueError("one covariate name per covariate column")
+            object.__setattr__(self, "covariates", z if z.shape[1] else None)
+            object.__setattr__(self, "covariate_names", names if z.shape[1] else ())
         if not np.all(np.isfinite(y)):
             raise ValueError("y must be finite (drop unobserved days)")
         if y.size and (np.any(np.diff(day) <= 0) or day[0] < 1 or day[-1] > u.shape[1]):
@@ -280,6 +292,9 @@ class SeriesData:
             cols.append((self.day <= self.run_in_days).astype(float))
         if self.trend and self.n > 2:
             cols.append((self.day - self.day.mean()) / TREND_UNIT_DAYS)
+        if self.covariates is not None:
+            z = self.covariates
+            cols.extend((z - z.mean(axis=0)).T)
         return np.column_stack(cols)
 
     @property
@@ -289,6 +304,7 @@ class SeriesData:
             names.append("run_in_level")
         if self.trend and self.n > 2:
             names.append("trend")
+        names.extend(f"covariate:{c}" for c in self.covariate_names)
         return names
 
     def exposure(self, tau: float | ArrayLike) -> FloatArray:
@@ -451,7 +467,7 @@ class _Prepared:
 
 
 def _prepare(Y: FloatArray, day: NDArray[np.int64], u: FloatArray, *, trend: bool,
-             run_in_days: int) -> _Prepared:
+             run_in_days: int, covariates: FloatArray | None = None) -> _Prepared:
     B, n = Y.shape
     mask = np.isfinite(Y)
     y = np.where(mask, Y, 0.0)
@@ -474,6 +490,11 @@ def _prepare(Y: FloatArray, day: NDArray[np.int64], u: FloatArray, *, trend: boo
     if trend:
         dm = np.where(mask, day_b, 0.0).sum(axis=1) / np.maximum(n_obs, 1)
         cols.append((day_b - dm[:, None]) / TREND_UNIT_DAYS)
+    if covariates is not None:      # (B or 1, n, p): more flat-prior columns
+        z = np.broadcast_to(np.asarray(covariates, dtype=float), (B, n, np.shape(covariates)[-1]))
+        z = np.where(mask[..., None], z, 0.0)
+        zm = z.sum(axis=1, keepdims=True) / np.maximum(n_obs, 1)[:, None, None]
+        cols.extend(np.moveaxis(np.where(mask[..., None], z - zm, 0.0), -1, 0))
     nuis = np.stack(cols, axis=-1) * mask[..., None]
     return _Prepared(y=y, mask=mask, nuis=nuis, u=u, day=np.atleast_2d(day), prev=prev_c,
                      first=first, gap_values=gap_values.astype(np.int64), gap_onehot=onehot,
@@ -807,6 +828,7 @@ def fit_exact_batch(
     run_in_days: int = 0,
     grid: GridSpec = BATCH_GRID,
     chunk: int = 200,
+    covariates: ArrayLike | None = None,
 ) -> ExactBatchResult:
     """Exact posterior summaries for many trials at once (vectorised over trials and grid cells).
 
@@ -821,6 +843,8 @@ def fit_exact_batch(
         trend, run_in_days: linear trend term; days <= run_in_days get their own level.
         grid: quadrature resolution (:data:`BATCH_GRID` by default).
         chunk: trials processed together (memory ~ chunk × cells).
+        covariates: (B or 1, n, p) covariates at the columns of Y (finite where Y is observed):
+            more columns of the linear model with flat priors (adjusted effects).
 
     Example:
         >>> rng = np.random.default_rng(2)
@@ -836,11 +860,15 @@ def fit_exact_batch(
     if priors.n_treatments != K:
         raise ValueError(f"priors describe {priors.n_treatments} treatments, u_days has {K}")
     c = np.eye(K)[0] if contrast is None else np.asarray(contrast, dtype=float)
+    Z = None if covariates is None else np.asarray(covariates, dtype=float)
+    if Z is not None and Z.ndim == 2:
+        Z = Z[None]
     parts: list[dict[str, Any]] = []
     for start in range(0, B, chunk):
         sl = slice(start, min(start + chunk, B))
         prep = _prepare(Y[sl], d if d.shape[0] == 1 else d[sl], u if u.shape[0] == 1 else u[sl],
-                        trend=trend, run_in_days=run_in_days)
+                        trend=trend, run_in_days=run_in_days,
+                        covariates=None if Z is None else (Z if Z.shape[0] == 1 else Z[sl]))
         ev, phi_ax, z_ax = _run_grid(prep, priors, grid)
         w = _normalised(ev.logw)
         b, S = w.shape[0], w.shape[-1]
@@ -998,7 +1026,8 @@ def fit_exact(data: SeriesData, priors: ModelPriors, *, grid: GridSpec = SINGLE_
     if data.n < p_n + 2:
         raise ValueError(f"too few observations ({data.n}) for the model")
     prep = _prepare(data.y[None], data.day, data.u[None], trend=data.trend and data.n > 2,
-                    run_in_days=data.run_in_days if data.has_run_in_level else 0)
+                    run_in_days=data.run_in_days if data.has_run_in_level else 0,
+                    covariates=None if data.covariates is None else data.covariates[None])
     ev, phi_ax, z_ax = _run_grid(prep, priors, grid)
     w = _normalised(ev.logw)[0]  # (nφ, nτ, S)
     nphi, ntau, ns = w.shape

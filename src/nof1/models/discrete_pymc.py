@@ -122,6 +122,10 @@ TREND_UNIT_DAYS: float = 28.0
 PAD_MULTIPLE: int = 8
 
 
+#: Prior sd of a (standardised) covariate's coefficient on the model scale (logit or log rate).
+COVARIATE_SD: float = 1.0
+
+
 # =========================================================================== data and priors
 @dataclass(frozen=True)
 class DiscreteData:
@@ -142,10 +146,17 @@ class DiscreteData:
     jump_t: FloatArray
     jump_du: FloatArray
     trend: FloatArray
+    #: (n, p) covariates on the observed days (standardise them: the coefficients' prior is
+    #: Normal(0, COVARIATE_SD) on the model scale), or None.
+    covariates: FloatArray | None = None
 
     @property
     def n(self) -> int:
         return int(self.y.shape[0])
+
+    @property
+    def n_covariates(self) -> int:
+        return 0 if self.covariates is None else int(np.shape(self.covariates)[1])
 
     @property
     def n_treatments(self) -> int:
@@ -263,6 +274,7 @@ class ModelStructure:
     trend: bool
     n_pad: int
     priors: tuple
+    n_covariates: int = 0
 
 
 # =========================================================================== the compiled model
@@ -305,6 +317,9 @@ def _data_values(data: DiscreteData, n_pad: int, centre: bool = True) -> dict[st
         "jump_du": np.asarray(jump_du, dtype=float),
         "trend": np.concatenate([data.trend, np.zeros(pad)]),
         "xbar": (data.x_fixed.mean(axis=0) if n else np.zeros(k)) * (1.0 if centre else 0.0),
+        "covariates": (np.zeros((n_pad, 0)) if data.covariates is None else
+                       np.vstack([np.asarray(data.covariates, dtype=float),
+                                  np.zeros((pad, data.n_covariates))])),
     }
 
 
@@ -342,6 +357,10 @@ def _build(structure: ModelStructure, priors: DiscretePriors, values: dict[str, 
             trend = pm.Data("trend", values["trend"])
             gamma = pm.Normal("gamma", 0.0, priors.trend_sd)
             eta = eta + gamma * trend
+        if s.n_covariates:
+            z = pm.Data("covariates", values["covariates"])
+            delta = pm.Normal("delta", 0.0, COVARIATE_SD, shape=(s.n_covariates,))
+            eta = eta + pt.dot(z, delta)
         if fam != "ordinal":
             alpha = pm.Normal("alpha", alpha_mean, priors.intercept_sd)
             eta = eta + alpha
@@ -394,6 +413,8 @@ def _build(structure: ModelStructure, priors: DiscretePriors, values: dict[str, 
         names.append("tau")
     if s.trend:
         names.append("gamma")
+    if s.n_covariates:
+        names.append("delta")
     if fam != "ordinal":
         names.append("alpha")
     if s.autocorrelation:
@@ -604,7 +625,7 @@ def fit_discrete(
         family=family, n_categories=int(n_categories) if family == "ordinal" else 0,
         n_treatments=data.n_treatments, carryover=bool(carryover),
         autocorrelation=bool(autocorrelation), trend=bool(trend), n_pad=n_pad,
-        priors=priors.key(),
+        priors=priors.key(), n_covariates=data.n_covariates,
     )
     if centre is None:
         centre = not (family == "ordinal" and priors.cut_prior == "uniform")
