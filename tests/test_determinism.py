@@ -58,7 +58,7 @@ def test_discrete_model_builds_without_fastmath(monkeypatch: pytest.MonkeyPatch)
 
 def test_hierarchical_model_builds_without_fastmath(monkeypatch: pytest.MonkeyPatch) -> None:
     record: dict = {}
-    monkeypatch.setattr(hierarchical, "build_model", spy(record))
+    monkeypatch.setattr(hierarchical, "padded_sizes", spy(record))
     with pytest.raises(Seen):
         hierarchical.fit_series(None)
     assert record == {"fastmath": False}

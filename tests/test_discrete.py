@@ -371,11 +371,11 @@ def test_period_level_matches_t_interval_with_flat_prior() -> None:
 
 
 # --------------------------------------------------------------------------- model internals
-def test_ar1_filter_gradient_and_numba_match() -> None:
+def test_ar1_filter_gradient_and_recursion_match() -> None:
     import pytensor
     import pytensor.tensor as pt
 
-    from nof1.models.discrete_pymc import _ar1_adjoint_py, _ar1_forward_py, ar1_filter
+    from nof1.models.ar1 import _ar1_adjoint_py, _ar1_forward_py, ar1_filter
 
     rng = np.random.default_rng(0)
     eps0, a0, s0 = rng.normal(size=6), np.r_[0.0, rng.uniform(0.1, 0.9, 5)], rng.uniform(0.5, 2, 6)

@@ -180,17 +180,16 @@ def test_forest_plot_draws_every_row(recovery) -> None:
 
 
 # --------------------------------------------------------------------------- model pieces (fast)
-def test_toeplitz_exposure_matches_the_recursion() -> None:
-    from nof1.models.hierarchical import _lag_matrix, exposure_grid
+def test_exposure_grid_matches_the_recursion() -> None:
+    from nof1.models.hierarchical import exposure_grid
 
     rng = np.random.default_rng(1)
     u = (rng.random((3, 2, 40)) < 0.5).astype(float)
-    lag, mask = _lag_matrix(40)
     for tau in (0.05, 0.7, 3.0):
-        x = exposure_grid(u, np.float64(tau), lag, mask, per_person=False).eval()
+        x = exposure_grid(u, np.float64(tau), per_person=False).eval()
         assert np.allclose(x, exposure(u, tau), atol=1e-12)
     taus = np.array([0.5, 1.0, 4.0])
-    x = exposure_grid(u, taus, lag, mask, per_person=True).eval()
+    x = exposure_grid(u, taus, per_person=True).eval()
     for i, tau in enumerate(taus):
         assert np.allclose(x[i], exposure(u[i], tau), atol=1e-12)
 
@@ -210,7 +209,7 @@ def test_ar1_likelihood_with_gaps_matches_direct_computation() -> None:
     y = 5 + rng.normal(size=p.size)
     arrays = SeriesArrays.build(p, d, y, codes, participants=["a", "b", "c"], treatments=["B"])
     model = build_model(arrays, HierarchicalPriors(), tau="shared")
-    logp = model.compile_logp(vars=[model["y"]], jacobian=False)
+    logp = model.compile_logp(vars=[model["y_obs"]], jacobian=False)
     point = model.initial_point()
     level, z, sd_b, mu = np.array([4.8, 5.2, 5.0]), np.array([[0.3], [-1.0], [0.5]]), 0.6, -0.8
     phi_raw, phi_sd, z_phi = 0.1, 0.4, np.array([1.0, -0.5, 2.0])
@@ -235,6 +234,9 @@ def test_ar1_likelihood_with_gaps_matches_direct_computation() -> None:
             rho = phi[i] ** g
             m = mean[day] + rho * (ys[j - 1] - mean[days[j - 1]])
             total += stats.norm.logpdf(yy, m, sigma[i] * np.sqrt(1 - rho**2))
+    # the likelihood sits on the (participant x day) grid: each cell without an observation
+    # is N(0 | 0, 1), a constant
+    total += (n * t - p.size) * stats.norm.logpdf(0.0)
     assert math.isclose(float(logp(point)), total, rel_tol=1e-9)
 
 
@@ -245,7 +247,7 @@ def test_negative_phi_over_odd_and_even_gaps() -> None:
     arrays = SeriesArrays.build([0, 0, 0], [0, 1, 3], [1.0, -1.0, 2.0], codes, participants=["a"],
                                 treatments=["B"])
     model = build_model(arrays, HierarchicalPriors(), tau="none", pooled=False)
-    logp = model.compile_logp(vars=[model["y"]], jacobian=False)
+    logp = model.compile_logp(vars=[model["y_obs"]], jacobian=False)
     point = model.initial_point()
     phi = -0.6
     point.update({"level": np.array([0.0]), "beta": np.array([[0.0]]),
@@ -254,7 +256,8 @@ def test_negative_phi_over_odd_and_even_gaps() -> None:
 
     expected = (stats.norm.logpdf(1.0, 0, 1)
                 + stats.norm.logpdf(-1.0, phi * 1.0, np.sqrt(1 - phi**2))
-                + stats.norm.logpdf(2.0, phi**2 * -1.0, np.sqrt(1 - phi**4)))
+                + stats.norm.logpdf(2.0, phi**2 * -1.0, np.sqrt(1 - phi**4))
+                + 3 * stats.norm.logpdf(0.0))           # the grid's 3 cells without a value
     assert math.isclose(float(logp(point)), expected, rel_tol=1e-9)
 
 

@@ -202,71 +202,11 @@ def _build(K: int, p_n: int, tau_free: bool) -> _Compiled:
 
 
 def _sampler(comp: _Compiled, tune: int, draws: int, target_accept: float) -> Callable[..., Any]:
-    """One chain as one compiled XLA program: ``run(key, q0, data)`` → (positions (draws, dim),
-    divergent, integration steps, tree depth, step size).
+    """One chain as one compiled XLA program (:func:`nof1.models.jax_nuts.sampler`, the sampler
+    every Bayesian model of nof1 shares)."""
+    from nof1.models.jax_nuts import sampler
 
-    Warm-up is Stan's windowed adaptation as BlackJAX implements it (``build_schedule``: a fast
-    window adapting the step size by dual averaging, doubling slow windows estimating the diagonal
-    mass matrix by Welford's algorithm, a final fast window; the step size restarts after each
-    slow window and ends at its dual-averaging mean), built from BlackJAX's own adaptation
-    pieces. Warm-up and draws are one ``lax.scan`` over the same NUTS kernel (adaptation frozen
-    after warm-up), so the kernel is compiled once, not twice (XLA compile ~2.4 s instead of ~3.0 s).
-    Compiled on first call for each data shape; cached per (tune, draws, target_accept).
-    """
-    key = (tune, draws, target_accept)
-    if key in comp.samplers:
-        return comp.samplers[key]
-    jax = _jax()
-    jnp = jax.numpy
-    import blackjax
-    from blackjax.adaptation.mass_matrix import mass_matrix_adaptation
-    from blackjax.adaptation.step_size import dual_averaging_adaptation
-    from blackjax.adaptation.window_adaptation import build_schedule
-
-    schedule = np.asarray(build_schedule(tune), dtype=np.int64).reshape(tune, 2)
-    total = tune + draws
-    xs_stage = np.concatenate([schedule[:, 0], np.zeros(draws, np.int64)])
-    xs_window_end = np.concatenate([schedule[:, 1], np.zeros(draws, np.int64)]).astype(bool)
-    xs_tuning = np.arange(total) < tune
-    xs_last = np.arange(total) == tune - 1
-    kernel = blackjax.nuts.build_kernel()
-    mm_init, mm_update, mm_final = mass_matrix_adaptation(True)
-    da_init, da_update, da_final = dual_averaging_adaptation(target_accept)
-
-    @jax.jit
-    def run(rng_key: Any, q0: Any, data: tuple[Any, ...]) -> tuple[Any, ...]:
-        logdensity = comp.logdensity(data)
-
-        def body(carry: Any, xs: Any) -> tuple[Any, tuple[Any, ...]]:
-            state, da, mm, eps = carry
-            k, stage, window_end, tuning, last = xs
-            state, info = kernel(k, state, logdensity, eps, mm.inverse_mass_matrix)
-
-            def adapt(da: Any, mm: Any, eps: Any) -> tuple[Any, Any, Any]:
-                da_new = da_update(da, info.acceptance_rate)
-                mm_new = jax.lax.cond(stage == 1, lambda m: mm_update(m, state.position),
-                                      lambda m: m, mm)
-                # end of a slow window: new mass matrix, step size restarted from its average
-                mm_new, da_new = jax.lax.cond(
-                    window_end, lambda m, d: (mm_final(m), da_init(da_final(d))),
-                    lambda m, d: (m, d), mm_new, da_new)
-                eps_new = jnp.where(last, da_final(da_new), jnp.exp(da_new.log_step_size))
-                return da_new, mm_new, eps_new
-
-            da, mm, eps = jax.lax.cond(tuning, adapt, lambda d, m, e: (d, m, e), da, mm, eps)
-            return (state, da, mm, eps), (state.position, info.is_divergent,
-                                          info.num_integration_steps,
-                                          info.num_trajectory_expansions)
-
-        carry = (blackjax.nuts.init(q0, logdensity), da_init(1.0), mm_init(q0.size),
-                 jnp.asarray(1.0))
-        xs = (jax.random.split(rng_key, total), jnp.asarray(xs_stage),
-              jnp.asarray(xs_window_end), jnp.asarray(xs_tuning), jnp.asarray(xs_last))
-        (_, _, _, eps), (pos, div, n_steps, depth) = jax.lax.scan(body, carry, xs)
-        return pos[tune:], div[tune:], n_steps[tune:], depth[tune:], eps
-
-    comp.samplers[key] = run
-    return run
+    return sampler(comp, tune, draws, target_accept)
 
 
 def _padded(payload: dict[str, Any], n: int) -> dict[str, Any]:

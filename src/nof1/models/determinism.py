@@ -9,8 +9,9 @@ different numbers on a user's first and second run. With fast-math off the two a
 (checked: 50 random points, every value and gradient bit-identical) and sampling is as fast
 (ordinal 56-day fit: 3.4 s vs 3.8 s of sampling; ``benchmarks/bench_ordinal.py``).
 
-Every nof1 function that compiles or samples a PyMC model runs under :func:`ieee_math`. Chains
-sampled in forked worker processes inherit the setting.
+Every nof1 function that compiles or samples a PyMC model runs under :func:`ieee_math` (the
+samplers themselves are JAX programs, :mod:`nof1.models.jax_nuts`, compiled by XLA without
+fast-math; PyTensor code is only compiled when a caller evaluates a model graph directly).
 """
 
 from __future__ import annotations

@@ -22,8 +22,8 @@ binary      Bernoulli, logit link; β a log odds ratio (conditional on z).
 **Latent AR(1), non-centred.** z is built from iid ε ~ N(0, 1) by the gap-aware recursion
 z_1 = σ·ε_1, z_i = φ^{g_i}·z_{i−1} + σ·√(1 − φ^{2 g_i})·ε_i (g_i = days since the previous
 observation), which gives exactly corr(z_t, z_s) = φ^|t−s|. The recursion is one custom PyTensor
-Op (:class:`AR1Filter`, O(n) forward and adjoint passes, compiled by numba) instead of an n×n
-Cholesky factor, which keeps a gradient evaluation at ~45 µs for a 56-day trial.
+Op (:func:`nof1.models.ar1.ar1_filter`; its JAX form, a ``lax.scan``, is what the sampler runs)
+instead of an n×n Cholesky factor.
 
 Why AR(1) on the latent scale (and not independent days or a random period effect)? Simulation
 check (``benchmarks/calibration_ordinal.py --compare-independent``: 204 simulated 56-day ABAB
@@ -47,13 +47,13 @@ log τ ~ Normal(log median, sd²) from ``analysis.tau_prior``; α ~ Normal(α_me
 centred on the log of the observed mean; binary: 0); 1/√ψ ~ HalfNormal(1); γ ~ Normal(0, 1).
 
 **Compile once.** Models are built with ``pm.Data`` containers and cached per *structure*
-(:class:`ModelStructure`: family, categories, treatments, which terms, priors, padded length). The
-logp/gradient function and the transform back to the parameters are compiled once per structure;
-a refit swaps the data and reuses them (observations are padded with zero-weight entries to a
-multiple of 8 days so that trials of similar length share a structure). Sampling uses PyMC's NUTS
-step directly (jittered starts, diagonal mass-matrix adaptation, target acceptance 0.9), one chain
-per forked worker process when several cores are available — the workers inherit the compiled
-model, so nothing is recompiled — else chain after chain; the draws depend only on the seed.
+(:class:`ModelStructure`: family, categories, treatments, which terms, priors, padded length).
+Each model's log density is translated to JAX once per structure with every data container an
+argument (:mod:`nof1.models.jax_nuts`); a refit passes the new data to the same compiled program
+(observations are padded with zero-weight entries to a multiple of 8 days so that trials of
+similar length share a structure). Sampling is BlackJAX NUTS with Stan's windowed warm-up
+(jittered starts, diagonal mass matrix, target acceptance 0.9), chain after chain in this process;
+the draws depend only on the seed. The latent AR(1) term is :func:`nof1.models.ar1.ar1_filter`.
 
 **Reference level.** By default the exposure is centred on its mean over the observed days inside
 the model (x − x̄), which decorrelates β from the cut points / intercept and shortens NUTS
@@ -77,10 +77,8 @@ Example:
 from __future__ import annotations
 
 import math
-import os
 import threading
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -88,8 +86,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from nof1.constants import TAU_PRIOR_MEDIAN, TAU_PRIOR_SIGMA
+from nof1.models.ar1 import ar1_filter, ar1_filter_jax
 from nof1.models.determinism import with_ieee_math
-from nof1.models.nuts import sample_chains
 
 __all__ = [
     "AR1_PHI_HIGH",
@@ -102,6 +100,7 @@ __all__ = [
     "Family",
     "ModelStructure",
     "ar1_filter",
+    "ar1_filter_jax",
     "clear_model_cache",
     "expected_rating",
     "fit_discrete",
@@ -121,119 +120,6 @@ CUT_BOUND: float = 1.0e4
 TREND_UNIT_DAYS: float = 28.0
 #: Observations are padded to a multiple of this so that similar trials share a compiled model.
 PAD_MULTIPLE: int = 8
-#: Version salt of the numba implementations below (bump when they change).
-_NUMBA_VERSION: int = 1
-
-
-# =========================================================================== AR(1) filter Op
-def _ar1_forward_py(eps: FloatArray, a: FloatArray, s: FloatArray) -> FloatArray:
-    n = eps.shape[0]
-    z = np.empty(n)
-    prev = 0.0
-    for i in range(n):
-        prev = a[i] * prev + s[i] * eps[i]
-        z[i] = prev
-    return z
-
-
-def _ar1_adjoint_py(
-    eps: FloatArray, a: FloatArray, s: FloatArray, z: FloatArray, gz: FloatArray
-) -> tuple[FloatArray, FloatArray, FloatArray]:
-    n = eps.shape[0]
-    geps = np.empty(n)
-    ga = np.empty(n)
-    gs = np.empty(n)
-    lam = 0.0
-    for i in range(n - 1, -1, -1):
-        lam = gz[i] + (a[i + 1] * lam if i + 1 < n else 0.0)
-        geps[i] = s[i] * lam
-        gs[i] = eps[i] * lam
-        ga[i] = lam * z[i - 1] if i > 0 else 0.0
-    return geps, ga, gs
-
-
-_OPS: dict[str, Any] = {}
-_OPS_LOCK = threading.Lock()
-
-
-def _ops() -> dict[str, Any]:
-    """Create (once) the AR(1) filter Ops and register their numba implementations."""
-    with _OPS_LOCK:
-        if _OPS:
-            return _OPS
-        import numba
-        import pytensor.tensor as pt
-        from pytensor.graph.basic import Apply
-        from pytensor.graph.op import Op
-        from pytensor.link.numba.dispatch.basic import (
-            numba_njit,
-            register_funcify_default_op_cache_key,
-        )
-
-        fwd_jit = numba.njit(cache=False)(_ar1_forward_py)
-        adj_jit = numba.njit(cache=False)(_ar1_adjoint_py)
-
-        class AR1FilterAdjoint(Op):
-            """Vector-Jacobian product of :class:`AR1Filter` (backward recursion)."""
-
-            __props__ = ()
-
-            def make_node(self, eps: Any, a: Any, s: Any, z: Any, gz: Any) -> Apply:
-                ins = [pt.as_tensor_variable(v).astype("float64") for v in (eps, a, s, z, gz)]
-                return Apply(self, ins, [pt.dvector(), pt.dvector(), pt.dvector()])
-
-            def perform(self, node: Apply, inputs: Sequence[Any], output_storage: Any) -> None:
-                outs = adj_jit(*[np.ascontiguousarray(v, dtype=np.float64) for v in inputs])
-                for k in range(3):
-                    output_storage[k][0] = outs[k]
-
-            def infer_shape(self, node: Apply, shapes: Any) -> list:
-                return [shapes[0]] * 3
-
-        class AR1Filter(Op):
-            """z_i = a_i·z_{i−1} + s_i·ε_i (z_0 = 0): a gap-aware AR(1) series from iid ε."""
-
-            __props__ = ()
-
-            def make_node(self, eps: Any, a: Any, s: Any) -> Apply:
-                ins = [pt.as_tensor_variable(v).astype("float64") for v in (eps, a, s)]
-                return Apply(self, ins, [pt.dvector()])
-
-            def perform(self, node: Apply, inputs: Sequence[Any], output_storage: Any) -> None:
-                output_storage[0][0] = fwd_jit(*[np.ascontiguousarray(v, dtype=np.float64)
-                                                 for v in inputs])
-
-            def infer_shape(self, node: Apply, shapes: Any) -> list:
-                return [shapes[0]]
-
-            def pullback(self, inputs: Sequence[Any], outputs: Sequence[Any],
-                         cotangents: Sequence[Any]) -> list:
-                return list(AR1FilterAdjoint()(*inputs, outputs[0], cotangents[0]))
-
-        @register_funcify_default_op_cache_key(AR1Filter)
-        def _numba_ar1(op: Any, node: Any, **kwargs: Any) -> Any:
-            return numba_njit(_ar1_forward_py), _NUMBA_VERSION
-
-        @register_funcify_default_op_cache_key(AR1FilterAdjoint)
-        def _numba_ar1_adjoint(op: Any, node: Any, **kwargs: Any) -> Any:
-            return numba_njit(_ar1_adjoint_py), _NUMBA_VERSION
-
-        _OPS["filter"] = AR1Filter()
-        _OPS["adjoint"] = AR1FilterAdjoint()
-        return _OPS
-
-
-def ar1_filter(eps: Any, a: Any, s: Any) -> Any:
-    """PyTensor graph of the AR(1) recursion z_i = a_i·z_{i−1} + s_i·ε_i (differentiable).
-
-    Example:
-        >>> import numpy as np, pytensor.tensor as pt
-        >>> z = ar1_filter(pt.as_tensor(np.ones(3)), pt.as_tensor([0.0, 0.5, 0.5]),
-        ...                pt.as_tensor(np.ones(3)))                      # doctest: +SKIP
-        >>> z.eval().tolist()                                              # doctest: +SKIP
-        [1.0, 1.5, 1.75]
-    """
-    return _ops()["filter"](eps, a, s)
 
 
 #: Prior sd of a (standardised) covariate's coefficient on the model scale (logit or log rate).
@@ -395,16 +281,9 @@ class ModelStructure:
 @dataclass
 class _Compiled:
     structure: ModelStructure
-    model: Any
-    vars: list
-    logp_dlogp: Any
-    params_fn: Any
+    jax_model: Any            # nof1.models.jax_nuts.JaxModel
     param_names: list[str]
-    param_shapes: list[tuple[int, ...]]
-    initial_point: dict[str, np.ndarray]
-    point_map_info: Any
     compile_seconds: float
-    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 _CACHE: dict[ModelStructure, _Compiled] = {}
@@ -446,10 +325,12 @@ def _data_values(data: DiscreteData, n_pad: int, centre: bool = True) -> dict[st
 
 def _build(structure: ModelStructure, priors: DiscretePriors, values: dict[str, np.ndarray],
            intercept_mean: float) -> _Compiled:
+    """The PyMC model of one structure, translated to JAX with every ``pm.Data`` an argument
+    (``values`` only give the containers their shapes and dtypes)."""
     import pymc as pm
     import pytensor.tensor as pt
-    from pymc.blocking import DictToArrayBijection
-    from pymc.pytensorf import join_nonshared_inputs
+
+    from nof1.models.jax_nuts import translate
 
     t0 = time.perf_counter()
     s = structure
@@ -511,7 +392,9 @@ def _build(structure: ModelStructure, priors: DiscretePriors, values: dict[str, 
             yi = pt.clip(y, 0, k - 1)
             lo = ext[yi] - eta
             hi = ext[yi + 1] - eta
-            ll = hi + pt.log1mexp(lo - hi) - pt.softplus(lo) - pt.softplus(hi)
+            # log(1 + e^x) as logaddexp(x, 0): PyTensor's softplus translated to JAX has NaN
+            # gradients at the ±CUT_BOUND ends (a where() over an overflowing branch)
+            ll = hi + pt.log1mexp(lo - hi) - pt.logaddexp(lo, 0.0) - pt.logaddexp(hi, 0.0)
         elif fam == "count":
             inv_sqrt_psi = pm.HalfNormal("inv_sqrt_disp", priors.dispersion_scale)
             psi = pm.Deterministic("dispersion", 1.0 / pt.sqr(inv_sqrt_psi))
@@ -522,7 +405,7 @@ def _build(structure: ModelStructure, priors: DiscretePriors, values: dict[str, 
                   + psi * (log_psi - log_den) + yf * (eta - log_den))
         else:
             yf = pt.cast(y, "float64")
-            ll = yf * eta - pt.softplus(eta)
+            ll = yf * eta - pt.logaddexp(eta, 0.0)
         pm.Potential("loglik", pt.sum(w * ll))
 
     names = ["beta"]
@@ -540,29 +423,8 @@ def _build(structure: ModelStructure, priors: DiscretePriors, values: dict[str, 
         names.append("cuts")
     if fam == "count":
         names.append("dispersion")
-    vars_ = model.continuous_value_vars
-    ip = model.initial_point()
-    ip_vars = {v.name: ip[v.name] for v in vars_}
-    logp_dlogp = model.logp_dlogp_function(vars_, ravel_inputs=True, initial_point=ip)
-    # NUTS always passes a float64 vector of the right length: skip PyTensor's input checks
-    # (about 15 µs of a ~60 µs gradient call).
-    logp_dlogp._pytensor_function.trust_input = True
-    outs = model.replace_rvs_by_values([model[n] for n in names])
-    joined, raveled = join_nonshared_inputs(point=ip_vars, outputs=outs, inputs=vars_,
-                                            make_inputs_shared=False)
-    params_fn = pm.pytensorf.compile([raveled], joined, on_unused_input="ignore")
-    q0 = DictToArrayBijection.map(ip_vars).data
-    shapes = [tuple(np.shape(v)) for v in params_fn(q0)]
-    # Evaluate the gradient once here: the numba backend compiles on the first call, and doing it
-    # before the chains are forked means the worker processes inherit the machine code instead of
-    # each compiling it again (cold cache: 41 s → see benchmarks/bench_ordinal.py).
-    logp_dlogp(q0)
-    return _Compiled(
-        structure=s, model=model, vars=vars_, logp_dlogp=logp_dlogp, params_fn=params_fn,
-        param_names=names, param_shapes=shapes, initial_point=ip_vars,
-        point_map_info=DictToArrayBijection.map(ip_vars).point_map_info,
-        compile_seconds=time.perf_counter() - t0,
-    )
+    return _Compiled(structure=s, jax_model=translate(model, names), param_names=names,
+                     compile_seconds=time.perf_counter() - t0)
 
 
 def _compiled(structure: ModelStructure, priors: DiscretePriors, values: dict[str, np.ndarray],
@@ -727,10 +589,10 @@ def fit_discrete(
     """Sample the posterior of an ordinal, count or binary series with NUTS.
 
     ``carryover=False`` fixes τ = 0 (uses ``data.x_fixed``); ``autocorrelation=False`` drops the
-    latent AR(1) term (days independent given the exposure). The compiled model is cached per
-    structure, so refits only pay for sampling. Chains run in forked worker processes when
-    ``cores`` > 1 (default: one per chain, up to the number of CPUs), else one after the other;
-    either way the draws depend only on ``seed``.
+    latent AR(1) term (days independent given the exposure). The model translated to JAX is
+    cached per structure and its sampler compiled once per padded length, so refits only pay for
+    sampling. The chains run one after the other (BlackJAX NUTS, :mod:`nof1.models.jax_nuts`);
+    ``cores`` is accepted for compatibility and ignored. The draws depend only on ``seed``.
 
     ``centre`` (default: on, except with the uniform cut-point prior) subtracts the mean exposure
     of the observed days from the exposure inside the model, which decorrelates β from the cut
@@ -774,41 +636,28 @@ def fit_discrete(
         intercept_mean = float(np.log(np.mean(data.y) + 0.5))
     else:
         intercept_mean = 0.0
+    from nof1.models.jax_nuts import jittered_starts, sample
+
     t_start = time.perf_counter()
     comp, cached = _compiled(structure, priors, values, intercept_mean)
+    jm = comp.jax_model
+    args = jm.args({**values, "alpha_mean": np.asarray(intercept_mean, dtype=float)})
     rng = np.random.default_rng(seed)
-    chain_seeds = [int(v) for v in rng.integers(2**62, size=chains)]
-    n_cores = min(chains, os.cpu_count() or 1) if cores is None else max(1, int(cores))
-    with comp.lock:
-        model = comp.model
-        for name in ("y", "t", "w", "x_fixed", "jump_t", "jump_du", "trend", "xbar", "covariates"):
-            if name in model.named_vars:
-                var = model[name]
-                var.set_value(np.asarray(values[name], dtype=var.dtype))
-        model["alpha_mean"].set_value(np.asarray(intercept_mean, dtype=float))
-        t_sample = time.perf_counter()
-        runs = sample_chains(comp, chain_seeds, tune, draws, target_accept, n_cores=n_cores)
-        sampling_seconds = time.perf_counter() - t_sample
-        out = np.stack([r.draws for r in runs])
-        dim = out.shape[-1]
-        params = [comp.params_fn(row) for row in out.reshape(-1, dim)]
-    divergences = np.array([int(r.diverging.sum()) for r in runs])
-    n_steps = np.array([float(r.tree_size.sum()) for r in runs])
-    tree_depth_max = np.array([int(r.depth.max()) if r.depth.size else 0 for r in runs])
-    step_size = np.array([r.step_size for r in runs])
-    result: dict[str, np.ndarray] = {}
-    for j, name in enumerate(comp.param_names):
-        arr = np.stack([np.asarray(p[j], dtype=float) for p in params])
-        result[name] = arr.reshape((chains, draws, *comp.param_shapes[j]))
+    chain_seeds = [int(v) for v in rng.integers(2**31, size=chains)]
+    starts = jittered_starts(jm, args, chains, rng)
+    res = sample(jm, args, starts=starts, seeds=chain_seeds, tune=tune, draws=draws,
+                 target_accept=target_accept)
+    result = {name: np.asarray(v, dtype=float)
+              for name, v in jm.outputs(res.positions, args).items()}
     diag = {
-        "divergences": int(divergences.sum()),
-        "mean_tree_size": float(n_steps.sum() / max(chains * draws, 1)),
-        "max_tree_depth": int(tree_depth_max.max()) if chains else 0,
-        "step_size": [float(v) for v in step_size],
+        "divergences": int(res.diverging.sum()),
+        "mean_tree_size": float(res.tree_size.sum() / max(chains * draws, 1)),
+        "max_tree_depth": int(res.depth.max()) if chains else 0,
+        "step_size": [float(v) for v in res.step_size],
         "chains": chains, "draws": draws, "tune": tune,
-        "compiled_from_cache": cached, "parallel": bool(runs and runs[0].forked),
+        "compiled_from_cache": cached, "sampler": "blackjax NUTS (window adaptation)",
         "compile_seconds": 0.0 if cached else comp.compile_seconds,
-        "sampling_seconds": sampling_seconds,
+        "sampling_seconds": res.seconds,
         "total_seconds": time.perf_counter() - t_start,
         "n_obs": data.n, "n_pad": n_pad,
     }

@@ -51,6 +51,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from nof1.models.ar1 import ar1_filter
 from nof1.models.determinism import with_ieee_math
 
 if TYPE_CHECKING:
@@ -165,6 +166,11 @@ class SeriesArrays:
         gap[~first] = (self.day[~first] - self.day[prev[~first]]).astype(float)
         return prev, gap, first
 
+    def max_gap(self) -> int:
+        """The largest gap in days between a person's consecutive observations (1 if none)."""
+        _prev, gap, first = self.lags()
+        return int(gap[~first].max()) if np.any(~first) else 1
+
 
 @dataclass(frozen=True)
 class HierarchicalPriors:
@@ -196,28 +202,74 @@ class HierarchicalPriors:
     lkj_eta: float = 2.0
 
 
-def _lag_matrix(n_days: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """(t - s) for s <= t (0 elsewhere) and the lower-triangular mask."""
-    t = np.arange(n_days)
-    lag = t[:, None] - t[None, :]
-    mask = (lag >= 0).astype(float)
-    return np.where(lag >= 0, lag, 0).astype(float), mask
-
-
-def exposure_grid(treatment: Any, tau: Any, lag: NDArray, mask: NDArray, per_person: bool) -> Any:
-    """Exposure (N, K, T) from daily indicators (N, K, T) as a Toeplitz product (PyTensor).
+def exposure_grid(treatment: Any, tau: Any, per_person: bool) -> Any:
+    """Exposure (N, K, T) from daily indicators (N, K, T) (PyTensor): the first-order recursion
+    x_t = a·x_{t−1} + (1 − a)·u_t, a = e^(−1/τ), run along the days for every person and
+    treatment at once (:func:`nof1.models.ar1.ar1_filter`; O(N·K·T), no T × T kernel).
 
     ``tau`` is a scalar (shared) or a length-N vector (``per_person``).
     """
     import pytensor.tensor as pt
 
-    if per_person:
-        a = pt.exp(-1.0 / tau)[:, None, None]
-        kern = pt.exp(-lag[None, :, :] / tau[:, None, None]) * mask[None, :, :]   # (N, T, T)
-        return (1.0 - a) * pt.matmul(treatment, kern.transpose(0, 2, 1))
     a = pt.exp(-1.0 / tau)
-    kern = pt.exp(-lag / tau) * mask                                              # (T, T)
-    return (1.0 - a) * pt.matmul(treatment, kern.T)
+    if per_person:
+        a = a[:, None, None]
+    a_full = pt.ones_like(treatment) * a
+    return ar1_filter(treatment, a_full, 1.0 - a_full)
+
+
+#: Padding buckets: participants to a multiple of ``PARTICIPANT_BUCKET`` and the day grid to a
+#: multiple of ``DAY_BUCKET``, so that series of similar size share one compiled sampler.
+PARTICIPANT_BUCKET: int = 8
+DAY_BUCKET: int = 8
+#: The largest gap between a person's observations is rounded up to a multiple of this.
+GAP_BUCKET: int = 4
+
+
+def _round_up(n: int, step: int) -> int:
+    return max(step, -(-int(n) // step) * step)
+
+
+def model_data(arrays: SeriesArrays, *, n_participants: int | None = None,
+               n_days: int | None = None) -> dict[str, np.ndarray]:
+    """The ``pm.Data`` values of the model for ``arrays`` on a (participant × day) grid, padded
+    to the given sizes.
+
+    ``y`` holds each observation in its cell (0 elsewhere), ``w`` is 1 on observed cells, ``gap``
+    the days since the person's previous observation and ``first`` marks each person's first
+    observation. Padding participants have no observations (their
+    parameters follow the prior, which leaves everyone else's posterior unchanged); every cell
+    without an observation adds a constant to the log density; padding days have no treatment.
+
+    Example:
+        >>> model_data(arrays, n_participants=8)["w"].sum() == arrays.y.size  # doctest: +SKIP
+        True
+    """
+    n, k, t = arrays.n_participants, arrays.n_treatments, arrays.n_days
+    n_pad = n if n_participants is None else int(n_participants)
+    t_pad = t if n_days is None else int(n_days)
+    if n_pad < n or t_pad < t:
+        raise ValueError("padded sizes must not be smaller than the data")
+    _prev, gap, first = arrays.lags()
+    pi, di = arrays.participant, arrays.day
+    grid = {name: np.zeros((n_pad, t_pad)) for name in ("y", "w", "gap", "first")}
+    grid["gap"][:] = 1.0
+    grid["y"][pi, di] = arrays.y
+    grid["w"][pi, di] = 1.0
+    grid["gap"][pi, di] = gap
+    grid["first"][pi, di] = first
+    treat = np.zeros((n_pad, k, t_pad))
+    treat[:n, :, :t] = arrays.treatment
+    centre = np.zeros((n_pad, k))
+    centre[:n] = arrays.treatment_share()
+    out = {"y_grid": grid["y"], "observed": grid["w"], "obs_gap": grid["gap"],
+           "obs_first": grid["first"], "treatment_days": treat,
+           "centre": centre}
+    if arrays.trend is not None:
+        trend = np.zeros((n_pad, t_pad))
+        trend[:n, :t] = arrays.trend
+        out["trend"] = trend
+    return out
 
 
 def build_model(
@@ -226,8 +278,15 @@ def build_model(
     *,
     tau: TauMode = "shared",
     pooled: bool = True,
+    n_participants: int | None = None,
+    n_days: int | None = None,
+    max_gap: int | None = None,
 ) -> pm.Model:
     """The PyMC model (see the module docstring) for ``arrays``.
+
+    Every data array is a ``pm.Data`` container (:func:`model_data`, padded to the given sizes),
+    so the model's log density translated to JAX takes them as arguments and one translation
+    serves every series of the same padded shape.
 
     Example:
         >>> model = build_model(arrays, HierarchicalPriors(), tau="shared")   # doctest: +SKIP
@@ -239,14 +298,22 @@ def build_model(
     k = arrays.n_treatments
     if tau not in ("shared", "pooled", "none"):
         raise ValueError(f"tau must be 'shared', 'pooled' or 'none', got {tau!r}")
-    coords: dict[str, Any] = {"participant": list(arrays.participants),
-                              "treatment": list(arrays.treatments)}
+    values = model_data(arrays, n_participants=n_participants, n_days=n_days)
+    max_gap = arrays.max_gap() if max_gap is None else int(max_gap)
+    if max_gap < arrays.max_gap():
+        raise ValueError(f"max_gap {max_gap} is below the data's largest gap {arrays.max_gap()}")
+    n_pad, t_pad = values["treatment_days"].shape[0], values["treatment_days"].shape[2]
+    labels = list(arrays.participants) + [f"_pad{i}" for i in range(n_pad - arrays.n_participants)]
+    coords: dict[str, Any] = {"participant": labels, "treatment": list(arrays.treatments)}
     if k > 1:
         coords["treatment_bis"] = list(arrays.treatments)
-    prev, gap, first = arrays.lags()
-    odd = (gap % 2) == 1
-    pi, di = arrays.participant, arrays.day
     with pm.Model(coords=coords) as model:
+        y = pm.Data("y_grid", values["y_grid"])                                  # (N, T)
+        w = pm.Data("observed", values["observed"])
+        gap = pm.Data("obs_gap", values["obs_gap"])
+        first = pm.Data("obs_first", values["obs_first"])
+        treat = pm.Data("treatment_days", values["treatment_days"])
+        centre = pm.Data("centre", values["centre"])                              # (N, K)
         # ---- effects
         if pooled:
             mu = pm.Normal("mu", pr.effect_mean, pr.effect_sd, dims="treatment")
@@ -271,54 +338,62 @@ def build_model(
         # ---- baselines, residual sd, autocorrelation
         # the sampled level is each person's mean over their observed days; alpha (the control
         # baseline) follows from it: this decorrelates baselines and effects for the sampler
-        centre = arrays.treatment_share()                                         # (N, K)
         level = pm.Normal("level", pr.baseline_mean, pr.baseline_sd, dims="participant")
         pm.Deterministic("alpha", level - (beta * centre).sum(axis=1), dims="participant")
         sigma = pm.HalfNormal("sigma", pr.sigma_scale, dims="participant")
         if pooled:
             phi_pop = pm.Normal("phi_pop_raw", pr.phi_mean, pr.phi_sd)
             phi_sd = pm.HalfNormal("phi_between_sd", pr.phi_between_scale)
-            w = pm.Normal("z_phi", 0.0, 1.0, dims="participant")
-            phi = pm.Deterministic("phi", pt.tanh(phi_pop + phi_sd * w), dims="participant")
+            wz = pm.Normal("z_phi", 0.0, 1.0, dims="participant")
+            phi = pm.Deterministic("phi", pt.tanh(phi_pop + phi_sd * wz), dims="participant")
             pm.Deterministic("phi_pop", pt.tanh(phi_pop))
         else:
             phi = pm.Deterministic(
                 "phi", pt.tanh(pm.Normal("phi_raw", pr.phi_mean, pr.phi_sd, dims="participant")),
                 dims="participant")
         # ---- exposure
-        treat = pt.as_tensor_variable(arrays.treatment)
         if tau == "none":
             x = treat
         else:
-            lag, mask = _lag_matrix(arrays.n_days)
             log_med = math.log(pr.tau_median)
             if pooled and tau == "shared":
                 tau_v = pm.LogNormal("tau", log_med, pr.tau_sigma)
-                x = exposure_grid(treat, tau_v, lag, mask, per_person=False)
+                x = exposure_grid(treat, tau_v, per_person=False)
             elif pooled:
                 log_tau_pop = pm.Normal("log_tau_pop", log_med, pr.tau_sigma)
                 tau_sd = pm.HalfNormal("tau_between_sd", pr.tau_between_scale)
                 zt = pm.Normal("z_tau", 0.0, 1.0, dims="participant")
                 tau_v = pm.Deterministic("tau", pt.exp(log_tau_pop + tau_sd * zt), dims="participant")
                 pm.Deterministic("tau_pop", pt.exp(log_tau_pop))
-                x = exposure_grid(treat, tau_v, lag, mask, per_person=True)
+                x = exposure_grid(treat, tau_v, per_person=True)
             else:
                 tau_v = pm.LogNormal("tau", log_med, pr.tau_sigma, dims="participant")
-                x = exposure_grid(treat, tau_v, lag, mask, per_person=True)
+                x = exposure_grid(treat, tau_v, per_person=True)
         mean = level[:, None] + (beta[:, :, None] * (x - centre[:, :, None])).sum(axis=1)  # (N, T)
         if arrays.trend is not None:
+            trend = pm.Data("trend", values["trend"])
             delta = pm.Normal("delta", 0.0, pr.trend_sd, dims="participant")
-            mean = mean + delta[:, None] * pt.as_tensor_variable(arrays.trend)
-        # ---- AR(1) likelihood with gaps
-        y = arrays.y
-        mean_obs = mean[pi, di]
-        resid = y - mean_obs
-        phi_o = phi[pi]
-        rho = pt.abs(phi_o) ** gap * pt.where(pt.lt(phi_o, 0) & odd, -1.0, 1.0)
-        rho = pt.where(first, 0.0, rho)
-        cond_mean = mean_obs + rho * resid[prev]
-        cond_sd = sigma[pi] * pt.sqrt(1.0 - rho**2)
-        pm.Normal("y", mu=cond_mean, sigma=cond_sd, observed=y)
+            mean = mean + delta[:, None] * trend
+        # ---- AR(1) likelihood with gaps, on the grid: the residual of each person's previous
+        # observation, ``gap`` days back, is a sum of shifted copies of the residual grid (one
+        # per possible gap; a shift is a slice, cheap to differentiate, unlike a gather)
+        resid = (y - mean) * w
+        cond_mean = mean
+        rho = pt.zeros_like(resid)
+        phi_g = pt.ones_like(phi)
+        for g in range(1, min(max_gap, t_pad - 1) + 1):
+            phi_g = phi_g * phi                     # phi^g by products: exact sign for phi < 0
+            on = pt.eq(gap, g) * phi_g[:, None]
+            shifted = pt.concatenate([pt.zeros((n_pad, g)), resid[:, :-g]], axis=1)
+            cond_mean = cond_mean + on * shifted
+            rho = rho + on
+        # rho = phi^gap on every observation but each person's first (stationary) one; the
+        # cells before a first observation hold no residual, so its cond_mean is its mean
+        rho = rho * (1.0 - first)
+        # cells without an observation (w = 0, y = 0) are N(0 | 0, 1): a constant
+        cond_mean = w * cond_mean
+        cond_sd = w * sigma[:, None] * pt.sqrt(1.0 - rho**2) + (1.0 - w)
+        pm.Normal("y_obs", mu=cond_mean, sigma=cond_sd, observed=y)
     return model
 
 
@@ -334,6 +409,46 @@ def quiet_pymc() -> Iterator[None]:
     finally:
         for lg, lv in zip(loggers, levels, strict=True):
             lg.setLevel(lv)
+
+
+@dataclass
+class _Compiled:
+    model: Any
+    jax_model: Any            # nof1.models.jax_nuts.JaxModel
+    output_names: tuple[str, ...]
+
+
+_CACHE: dict[tuple, _Compiled] = {}
+
+
+def clear_cache() -> None:
+    """Forget the translated models (tests of cold compilation use this)."""
+    _CACHE.clear()
+
+
+def padded_sizes(arrays: SeriesArrays) -> tuple[int, int, int]:
+    """(participants, days, largest gap) after rounding up to the padding buckets."""
+    return (_round_up(arrays.n_participants, PARTICIPANT_BUCKET),
+            _round_up(arrays.n_days, DAY_BUCKET), _round_up(arrays.max_gap(), GAP_BUCKET))
+
+
+def _compiled(arrays: SeriesArrays, priors: HierarchicalPriors, tau: TauMode, pooled: bool,
+              sizes: tuple[int, int, int]) -> _Compiled:
+    """The model of one structure (sizes, treatments, trend, τ mode, pooling, priors) translated
+    to JAX once per process; the data of any series of that structure are arguments."""
+    from nof1.models.jax_nuts import translate
+
+    key = (sizes, arrays.n_treatments, arrays.trend is not None, tau, pooled, priors)
+    hit = _CACHE.get(key)
+    if hit is None:
+        n_p, n_d, n_g = sizes
+        model = build_model(arrays, priors, tau=tau, pooled=pooled, n_participants=n_p,
+                            n_days=n_d, max_gap=n_g)
+        names = tuple([v.name for v in model.free_RVs]
+                      + [v.name for v in model.deterministics])
+        hit = _Compiled(model=model, jax_model=translate(model, names), output_names=names)
+        _CACHE[key] = hit
+    return hit
 
 
 @with_ieee_math
@@ -353,19 +468,78 @@ def fit_series(
 ) -> xr.DataTree:
     """Sample the model with NUTS; returns the posterior as a DataTree (ArviZ 1 layout).
 
-    The ``observed_data`` group is kept; deterministic quantities (``beta``, ``beta_new``,
-    ``between_sd``, ``phi``, ``tau``) are in the ``posterior`` group.
-    """
-    import pymc as pm
+    The PyMC model's log density is translated to JAX with the data as arguments and sampled by
+    BlackJAX's NUTS (Stan's windowed adaptation; :mod:`nof1.models.jax_nuts`), chains one after
+    the other; ``cores`` and ``progressbar`` are accepted for compatibility and ignored. Series
+    are padded to buckets of participants and days (:func:`padded_sizes`), so one
+    compiled program serves every series of similar size. The draws depend only on ``seed``.
 
-    model = build_model(arrays, priors, tau=tau, pooled=pooled)
-    with quiet_pymc(), model:
-        tree = pm.sample(
-            draws=draws, tune=tune, chains=chains, cores=cores if cores is not None else 1,
-            random_seed=seed, target_accept=target_accept, progressbar=progressbar,
-            compute_convergence_checks=False,
-        )
-    return tree
+    The ``observed_data`` group is kept; deterministic quantities (``beta``, ``beta_new``,
+    ``between_sd``, ``phi``, ``tau``) are in the ``posterior`` group, with the padding
+    participants removed.
+    """
+    import time
+
+    import xarray as xr
+
+    from nof1.models.jax_nuts import jittered_starts, sample
+
+    pr = priors or HierarchicalPriors()
+    if tau not in ("shared", "pooled", "none"):
+        raise ValueError(f"tau must be 'shared', 'pooled' or 'none', got {tau!r}")
+    if chains < 1:
+        raise ValueError("chains must be at least 1")
+    sizes = padded_sizes(arrays)
+    comp = _compiled(arrays, pr, tau, pooled, sizes)
+    jm = comp.jax_model
+    args = jm.args(model_data(arrays, n_participants=sizes[0], n_days=sizes[1]))
+    rng = np.random.default_rng(seed)
+    chain_seeds = [int(v) for v in rng.integers(2**31, size=chains)]
+    starts = jittered_starts(jm, args, chains, rng)
+    t0 = time.perf_counter()
+    res = sample(jm, args, starts=starts, seeds=chain_seeds, tune=tune, draws=draws,
+                 target_accept=target_accept)
+    sampling_time = time.perf_counter() - t0
+    values = jm.outputs(res.positions, args)
+    model = comp.model
+    n = arrays.n_participants
+    coords: dict[str, Any] = {"chain": np.arange(chains), "draw": np.arange(draws),
+                              "participant": list(arrays.participants),
+                              "treatment": list(arrays.treatments)}
+    if arrays.n_treatments > 1:
+        coords["treatment_bis"] = list(arrays.treatments)
+    data_vars = {}
+    for name in comp.output_names:
+        v = values[name]
+        dims = list(model.named_vars_to_dims.get(name) or ())
+        extra = v.ndim - 2 - len(dims)
+        if extra > 0 or len(dims) != v.ndim - 2:
+            dims = [f"{name}_dim_{i}" for i in range(v.ndim - 2)]
+        for axis, dim in enumerate(dims):
+            if dim == "participant":
+                v = np.take(v, np.arange(n), axis=2 + axis)
+        data_vars[name] = (["chain", "draw", *dims], v)
+    used = {d for _n, (dims, _v) in data_vars.items() for d in dims}
+    post = xr.Dataset(data_vars, coords={c: v for c, v in coords.items() if c in used},
+                      attrs={"sampling_time": sampling_time,
+                             "sampler": "blackjax NUTS (window adaptation)"})
+    sc = {"chain": coords["chain"], "draw": coords["draw"]}
+    stats = xr.Dataset({
+        "diverging": (("chain", "draw"), res.diverging),
+        "tree_depth": (("chain", "draw"), res.depth),
+        "n_steps": (("chain", "draw"), res.tree_size),
+        "reached_max_treedepth": (("chain", "draw"), res.depth >= MAX_TREE_DEPTH),
+        "step_size": (("chain", "draw"), np.repeat(res.step_size.reshape(chains, 1), draws, 1)),
+    }, coords=sc, attrs={"sampling_time": sampling_time})
+    obs = xr.Dataset({"y": (("obs",), arrays.y),
+                      "participant": (("obs",), arrays.participant),
+                      "day": (("obs",), arrays.day)})
+    return xr.DataTree.from_dict({"posterior": post, "sample_stats": stats,
+                                  "observed_data": obs})
+
+
+#: BlackJAX's NUTS doubles its trajectory at most this many times (as PyMC's and Stan's default).
+MAX_TREE_DEPTH: int = 10
 
 
 def diagnostics(tree: xr.DataTree, var_names: Sequence[str] | None = None) -> dict[str, Any]:
