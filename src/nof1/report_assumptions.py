@@ -27,7 +27,8 @@ def _pct(v: Any) -> str:
 def _table(table_id: str, head: list[str], rows: list[list[str]]) -> str:
     th = "".join(f"<th>{html.escape(h)}</th>" for h in head)
     body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in rows)
-    return f'<table id="{table_id}"><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>'
+    return (f'<div class="table-wrap"><table id="{table_id}"><thead><tr>{th}</tr></thead>'
+            f"<tbody>{body}</tbody></table></div>")
 
 
 def assumptions_html(result: AnalysisResult) -> str:

@@ -54,8 +54,8 @@ def section_html(result: AnalysisResult, section_id: str) -> str:
             f"<tr><td>{e(name)}</td><td class=\"num\">{r[0]}</td><td class=\"num\">{r[1]}</td></tr>"
             for name, r in zip((f"guessed {label[t]}", f"guessed {label[c]}", "don't know"),
                                sec["table"]["counts"], strict=True))
-        parts.append(f'<table id="blinding-table"><thead><tr><th>guess</th><th>on {e(label[t])}</th>'
-                     f"<th>on {e(label[c])}</th></tr></thead><tbody>{rows}</tbody></table>")
+        parts.append(f'<div class="table-wrap"><table id="blinding-table"><thead><tr><th>guess</th><th>on {e(label[t])}</th>'
+                     f"<th>on {e(label[c])}</th></tr></thead><tbody>{rows}</tbody></table></div>")
         details = [d for d in details if not d.startswith(("guessed", "don't know"))]
     if details:
         parts.append("<ul>" + "".join(f"<li>{e(d)}</li>" for d in details) + "</ul>")
