@@ -45,6 +45,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -421,13 +422,20 @@ def mixture_quantile(
 
 def _cell_quantile(p: float, mass: FloatArray, edges: FloatArray) -> FloatArray:
     """Quantile of a piecewise-uniform density (mass per cell (B, n), edges (B, n+1))."""
+    return _cell_quantiles(np.array([p]), mass, edges)[:, 0]
+
+
+def _cell_quantiles(ps: FloatArray, mass: FloatArray, edges: FloatArray) -> FloatArray:
+    """Quantiles ``ps`` (P,) of piecewise-uniform densities: (B, P)."""
     mass = mass / mass.sum(axis=1, keepdims=True)
     cdf = np.concatenate([np.zeros((mass.shape[0], 1)), np.cumsum(mass, axis=1)], axis=1)
-    j = np.clip((cdf < p).sum(axis=1) - 1, 0, mass.shape[1] - 1)
-    rows = np.arange(mass.shape[0])
-    c0, m = cdf[rows, j], mass[rows, j]
-    frac = np.where(m > 0, (p - c0) / np.where(m > 0, m, 1.0), 0.5)
-    return edges[rows, j] + np.clip(frac, 0.0, 1.0) * (edges[rows, j + 1] - edges[rows, j])
+    j = np.clip((cdf[:, None, :] < ps[:, None]).sum(axis=2) - 1, 0, mass.shape[1] - 1)  # (B, P)
+    c0 = np.take_along_axis(cdf, j, axis=1)
+    m = np.take_along_axis(mass, j, axis=1)
+    e0 = np.take_along_axis(edges, j, axis=1)
+    e1 = np.take_along_axis(edges, j + 1, axis=1)
+    frac = np.where(m > 0, (ps - c0) / np.where(m > 0, m, 1.0), 0.5)
+    return e0 + np.clip(frac, 0.0, 1.0) * (e1 - e0)
 
 
 # =========================================================================== linear algebra
@@ -672,6 +680,15 @@ def _prior_block(dprec: FloatArray, dmean: FloatArray) -> FloatArray:
     return out
 
 
+@functools.lru_cache(maxsize=16)
+def _leggauss(n: int) -> tuple[FloatArray, FloatArray]:
+    """Gauss-Legendre nodes and weights on [-1, 1] (cached; read-only)."""
+    x, w = np.polynomial.legendre.leggauss(n)
+    x.flags.writeable = False
+    w.flags.writeable = False
+    return x, w
+
+
 def _composite(mass: FloatArray, edges: FloatArray, pieces: Sequence[float], per_piece: int,
                tail: float) -> _Axis:
     """Composite Gauss-Legendre axis split at quantiles of a piecewise-uniform marginal.
@@ -687,10 +704,10 @@ def _composite(mass: FloatArray, edges: FloatArray, pieces: Sequence[float], per
     rows = np.arange(mass.shape[0])
     lo = edges[rows, np.maximum(first - 1, 0)]
     hi = edges[rows, np.minimum(last + 2, n)]
-    qs = np.stack([_cell_quantile(p, mass, edges) for p in pieces], axis=1)
+    qs = _cell_quantiles(np.asarray(pieces, dtype=float), mass, edges)
     bounds = np.concatenate([lo[:, None], np.clip(qs, lo[:, None], hi[:, None]), hi[:, None]], axis=1)
     bounds = np.maximum.accumulate(bounds, axis=1)
-    x, w = np.polynomial.legendre.leggauss(per_piece)
+    x, w = _leggauss(per_piece)
     half = 0.5 * np.diff(bounds, axis=1)[..., None]
     mid = 0.5 * (bounds[:, 1:] + bounds[:, :-1])[..., None]
     B = mass.shape[0]
