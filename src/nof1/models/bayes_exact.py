@@ -594,8 +594,8 @@ class _GridEval:
     """Log weights and conditional moments of β on one (φ, τ, σ) grid."""
 
     logw: FloatArray  # (B, nφ, nτ, S)
-    beta_mean: FloatArray  # (B, nφ, nτ, S, K)
-    beta_cov: FloatArray  # (B, nφ, nτ, S, K, K)
+    beta_mean: FloatArray | None  # (B, nφ, nτ, S, K); None when not asked for (a locating pass)
+    beta_cov: FloatArray | None  # (B, nφ, nτ, S, K, K)
     sigma: FloatArray  # (B, nφ, nτ, S)
     M: FloatArray  # (B, nφ, nτ, q, q) whitened cross products
 
@@ -619,8 +619,10 @@ class _Axis:
 
 
 def _evaluate(prep: _Prepared, priors: ModelPriors, phi_ax: _Axis, z_ax: _Axis | None,
-              n_sigma: int, halfwidth: float) -> _GridEval:
-    """Evaluate the posterior on the (φ, z) quadrature nodes (per trial) and σ nodes."""
+              n_sigma: int, halfwidth: float, moments: bool = True) -> _GridEval:
+    """Evaluate the posterior on the (φ, z) quadrature nodes (per trial) and σ nodes (the
+    conditional moments of β only with ``moments``: the passes that locate the mass need the
+    weights alone)."""
     B = prep.y.shape[0]
     K, p_n = prep.K, prep.p_n
     phis = phi_ax.nodes
@@ -670,8 +672,8 @@ def _evaluate(prep: _Prepared, priors: ModelPriors, phi_ax: _Axis, z_ax: _Axis |
         bmean = b / a
         quad -= b * bmean
         logdet_r = np.log(a)
-        bmean = bmean[..., None]
-        bcov = (sig2 / a)[..., None, None]
+        bmean = bmean[..., None] if moments else None
+        bcov = (sig2 / a)[..., None, None] if moments else None
     else:
         Sw = R[..., None, :, :] + sig2[..., None, None] * _prior_block(dprec, dmean)
         logdet_r = np.zeros(Sw.shape[:-2])
@@ -679,8 +681,8 @@ def _evaluate(prep: _Prepared, priors: ModelPriors, phi_ax: _Axis, z_ax: _Axis |
             logdet_r += np.log(Sw[..., k, k])
             Sw = _sweep(Sw, k)
         quad = Sw[..., K, K]
-        bmean = Sw[..., :K, K]
-        bcov = -Sw[..., :K, :K] * sig2[..., None, None]
+        bmean = Sw[..., :K, K] if moments else None
+        bcov = -Sw[..., :K, :K] * sig2[..., None, None] if moments else None
     logw = (1.0 - nu_exact)[:, None, None, None] * ls
     logw -= 0.5 * logdet_r
     logw -= 0.5 * quad / sig2
@@ -749,8 +751,9 @@ def _run_grid(prep: _Prepared, priors: ModelPriors, grid: GridSpec
         ).copy())
     z_ax = (_Axis.midpoint(np.linspace(-TAU_Z_BOUND, TAU_Z_BOUND, grid.tau_coarse + 1)[None])
             if priors.tau_fixed is None else None)
-    ev = _evaluate(prep, priors, phi_ax, z_ax, grid.sigma_coarse, grid.sigma_halfwidth)
-    for _ in range(grid.passes):
+    ev = _evaluate(prep, priors, phi_ax, z_ax, grid.sigma_coarse, grid.sigma_halfwidth,
+                   moments=grid.passes == 0)
+    for i in range(grid.passes):
         w = np.exp(ev.logw - ev.logw.max(axis=(1, 2, 3), keepdims=True))
         if priors.phi_fixed is None:
             phi_ax = _composite(w.sum(axis=(2, 3)), phi_ax.edges, grid.pieces, grid.phi_per_piece,
@@ -758,7 +761,8 @@ def _run_grid(prep: _Prepared, priors: ModelPriors, grid: GridSpec
         if z_ax is not None:
             z_ax = _composite(w.sum(axis=(1, 3)), np.broadcast_to(z_ax.edges, (B, z_ax.edges.shape[1])),
                               grid.pieces, grid.tau_per_piece, grid.tail)
-        ev = _evaluate(prep, priors, phi_ax, z_ax, grid.sigma_nodes, grid.sigma_halfwidth)
+        ev = _evaluate(prep, priors, phi_ax, z_ax, grid.sigma_nodes, grid.sigma_halfwidth,
+                       moments=i == grid.passes - 1)
     return ev, phi_ax, z_ax
 
 
