@@ -651,12 +651,19 @@ def _evaluate(prep: _Prepared, priors: ModelPriors, phi_ax: _Axis, z_ax: _Axis |
     dprec = 1.0 / np.asarray(priors.effect_sd, dtype=float) ** 2
     # centre of the σ nodes: a residual variance, regularised by the prior on β (two fixed-point steps)
     s2 = np.maximum(R[..., K, K], 1e-300) / (prep.n_obs[:, None, None] - p_n).clip(min=1.0)
+    pb = _prior_block(dprec, dmean)
     for _ in range(2):
-        Ra = R + s2[..., None, None] * _prior_block(dprec, dmean)
-        Sw = Ra
-        for k in range(K):
-            Sw = _sweep(Sw, k)
-        s2 = np.maximum(Sw[..., K, K], 1e-12 * s2) / (prep.n_obs[:, None, None] - p_n).clip(min=1.0)
+        if K == 1:  # the sweep below on pivot 0, written out
+            a00 = R[..., 0, 0] + s2 * pb[0, 0]
+            a10 = R[..., 1, 0] + s2 * pb[1, 0]
+            rss = R[..., 1, 1] + s2 * pb[1, 1]
+            rss -= a10 * (a10 / a00)
+        else:
+            Sw = R + s2[..., None, None] * pb
+            for k in range(K):
+                Sw = _sweep(Sw, k)
+            rss = Sw[..., K, K]
+        s2 = np.maximum(rss, 1e-12 * s2) / (prep.n_obs[:, None, None] - p_n).clip(min=1.0)
     omega = 1.0 / np.sqrt(2.0 * nu)
     znodes = np.linspace(-halfwidth, halfwidth, n_sigma)
     step = omega * (znodes[1] - znodes[0]) if n_sigma > 1 else np.ones(B)
@@ -786,8 +793,10 @@ def _run_grid(prep: _Prepared, priors: ModelPriors, grid: GridSpec
 def _normalised(logw: FloatArray) -> FloatArray:
     B = logw.shape[0]
     flat = logw.reshape(B, -1)
-    w = np.exp(flat - flat.max(axis=1, keepdims=True))
-    return (w / w.sum(axis=1, keepdims=True)).reshape(logw.shape)
+    w = np.subtract(flat, flat.max(axis=1, keepdims=True))
+    np.exp(w, out=w)
+    w /= w.sum(axis=1, keepdims=True)
+    return w.reshape(logw.shape)
 
 
 # =========================================================================== batch API
@@ -1173,7 +1182,7 @@ def fit_exact(data: SeriesData, priors: ModelPriors, *, grid: GridSpec = SINGLE_
     """
     if priors.n_treatments != data.n_treatments:
         raise ValueError(f"priors describe {priors.n_treatments} treatments, data has {data.n_treatments}")
-    p_n = data.nuisance().shape[1]
+    p_n = len(data.nuisance_names)
     if data.n < p_n + 2:
         raise ValueError(f"too few observations ({data.n}) for the model")
     prep = _prepare(data.y[None], data.day, data.u[None], trend=data.trend and data.n > 2,
@@ -1188,18 +1197,19 @@ def fit_exact(data: SeriesData, priors: ModelPriors, *, grid: GridSpec = SINGLE_
     else:
         taus = priors.tau_median * np.exp(priors.tau_sigma * z_ax.nodes[0])
     K = data.n_treatments
-    cell_index = np.repeat(np.arange(nphi * ntau), ns)
     flat_w = w.reshape(-1)
-    keep = flat_w > 1e-12 * flat_w.max()
+    keep = np.flatnonzero(flat_w > 1e-12 * flat_w.max())
+    cell_index = keep // ns
     sig = ev.sigma[0].reshape(-1)
+    kept_w = flat_w[keep]
     nu = max(data.n - p_n - K, 1.0)
     step = (1.0 / math.sqrt(2.0 * nu)) * (2.0 * grid.sigma_halfwidth / max(grid.sigma_nodes - 1, 1))
     return ExactPosterior(
         data=data,
         priors=priors,
-        weights=flat_w[keep] / flat_w[keep].sum(),
-        phi=np.repeat(np.repeat(phis, ntau), ns)[keep],
-        tau=np.tile(np.repeat(taus, ns), nphi)[keep],
+        weights=kept_w / kept_w.sum(),
+        phi=phis[cell_index // ntau],
+        tau=taus[cell_index % ntau],
         sigma=sig[keep],
         beta_mean=ev.beta_mean[0].reshape(-1, K)[keep],
         beta_cov=ev.beta_cov[0].reshape(-1, K, K)[keep],
@@ -1208,7 +1218,7 @@ def fit_exact(data: SeriesData, priors: ModelPriors, *, grid: GridSpec = SINGLE_
         cell_mass=w.sum(axis=2),
         M=ev.M[0],
         sigma_step=step,
-        _cell_index=cell_index[keep],
+        _cell_index=cell_index,
     )
 
 
