@@ -881,55 +881,72 @@ def _summaries(w: FloatArray, m: FloatArray, s: FloatArray, *, ci_level: float, 
     return out
 
 
-def _newton_quantiles(ps: FloatArray, w: FloatArray, m: FloatArray, s: FloatArray, x0: FloatArray,
-                      xtol: float, max_iter: int = 100) -> FloatArray:
-    """Quantiles ``ps`` (P,) of one mixture (w, m, s of shape (C,)) from ``x0`` (P,).
+class _Mixture:
+    """One mixture of C normals (w, m, s of shape (C,)) with the per-component terms of its CDF,
+    density and density slope computed once, and work arrays reused by every evaluation (fresh
+    arrays of this size cost more in page faults than the arithmetic)."""
 
-    The iteration of :func:`mixture_quantile` (a step safeguarded by a bracket, the same stopping
-    rule) for several probabilities of one mixture with the per-component terms computed once,
-    with Halley's step (cubic convergence; the density's slope costs one more sum) in place of
-    Newton's.
-    """
-    # einsum, not BLAS: the threaded BLAS calls cost milliseconds for vectors on a busy machine
-    mean = float(np.einsum("c,c->", w, m))
-    sd = math.sqrt(max(float(np.einsum("c,c->", w, s**2 + m**2)) - mean**2, 1e-300))
-    lo = np.full(ps.size, np.min(m - 40.0 * s))
-    hi = np.full(ps.size, np.max(m + 40.0 * s))
-    x = np.clip(np.asarray(x0, dtype=float), lo, hi)
-    inv_s = 1.0 / s
-    ws = w * inv_s / math.sqrt(2.0 * math.pi)
-    m_s = m * inv_s
-    ws_2 = ws * inv_s * inv_s
-    ws_m = ws_2 * m
-    rows = np.arange(ps.size)
-    for _ in range(max_iter):
-        if rows.size == 0:
-            break
-        xr = x[rows]
-        z = np.multiply.outer(xr, inv_s)
-        z -= m_s
-        F = np.einsum("pc,c->p", special.ndtr(z), w)
-        z *= z
-        z *= -0.5
-        np.exp(z, out=z)
-        f = np.einsum("pc,c->p", z, ws)
-        # f' = Σ w φ(z) (m − x)/s³ = Σ (ws·m_s/s)·φ − x·Σ (ws/s²)·φ
-        fp = np.einsum("pc,c->p", z, ws_m) - xr * np.einsum("pc,c->p", z, ws_2)
-        err = F - ps[rows]
-        lo[rows] = np.where(err < 0, xr, lo[rows])
-        hi[rows] = np.where(err > 0, xr, hi[rows])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            newton = err / f
-            xn = xr - newton / (1.0 - 0.5 * newton * fp / f)
-        bad = ~np.isfinite(xn) | (xn <= lo[rows]) | (xn >= hi[rows])
-        xn = np.where(bad, 0.5 * (lo[rows] + hi[rows]), xn)
-        exact = err == 0
-        xn = np.where(exact, xr, xn)
-        x[rows] = xn
-        small = (np.abs(xn - xr) < xtol * sd) & ~bad
-        narrow = hi[rows] - lo[rows] < 1e-12 * (1.0 + np.abs(xn))
-        rows = rows[~(small | exact | narrow)]
-    return x
+    def __init__(self, w: FloatArray, m: FloatArray, s: FloatArray, rows: int = 3) -> None:
+        # einsum, not BLAS: threaded BLAS calls on vectors cost milliseconds on a busy machine
+        self.w, self.m, self.s = w, m, s
+        self.mean = float(np.einsum("c,c->", w, m))
+        self.second = float(np.einsum("c,c->", w, s**2 + m**2))
+        self.sd = math.sqrt(max(self.second - self.mean**2, 1e-300))
+        self.lo = float(np.min(m - 40.0 * s))
+        self.hi = float(np.max(m + 40.0 * s))
+        self.inv_s = 1.0 / s
+        self.ws = w * self.inv_s / math.sqrt(2.0 * math.pi)
+        self.m_s = m * self.inv_s
+        self.ws_2 = self.ws * self.inv_s * self.inv_s
+        self.ws_m = self.ws_2 * m
+        self._z = np.empty((rows, w.size))
+        self._f = np.empty((rows, w.size))
+
+    def cdf(self, x: FloatArray) -> FloatArray:
+        """P(X <= x) for each of the points x (P,)."""
+        z = np.multiply.outer(x, self.inv_s, out=self._z[: x.size])
+        z -= self.m_s
+        return np.einsum("pc,c->p", special.ndtr(z, out=self._f[: x.size]), self.w)
+
+    def quantiles(self, ps: FloatArray, x0: FloatArray, xtol: float, max_iter: int = 100) -> FloatArray:
+        """Quantiles ``ps`` (P,) from ``x0`` (P,).
+
+        The iteration of :func:`mixture_quantile` (a step safeguarded by a bracket, the same
+        stopping rule) for several probabilities at once, with Halley's step (cubic convergence;
+        the density's slope costs one more sum) in place of Newton's.
+        """
+        lo = np.full(ps.size, self.lo)
+        hi = np.full(ps.size, self.hi)
+        x = np.clip(np.asarray(x0, dtype=float), lo, hi)
+        rows = np.arange(ps.size)
+        for _ in range(max_iter):
+            if rows.size == 0:
+                break
+            xr = x[rows]
+            z = np.multiply.outer(xr, self.inv_s, out=self._z[: rows.size])
+            z -= self.m_s
+            F = np.einsum("pc,c->p", special.ndtr(z, out=self._f[: rows.size]), self.w)
+            z *= z
+            z *= -0.5
+            np.exp(z, out=z)
+            f = np.einsum("pc,c->p", z, self.ws)
+            # f' = Σ w φ(z) (m − x)/s³ = Σ (ws·m/s²)·φ − x·Σ (ws/s²)·φ
+            fp = np.einsum("pc,c->p", z, self.ws_m) - xr * np.einsum("pc,c->p", z, self.ws_2)
+            err = F - ps[rows]
+            lo[rows] = np.where(err < 0, xr, lo[rows])
+            hi[rows] = np.where(err > 0, xr, hi[rows])
+            with np.errstate(divide="ignore", invalid="ignore"):
+                newton = err / f
+                xn = xr - newton / (1.0 - 0.5 * newton * fp / f)
+            bad = ~np.isfinite(xn) | (xn <= lo[rows]) | (xn >= hi[rows])
+            xn = np.where(bad, 0.5 * (lo[rows] + hi[rows]), xn)
+            exact = err == 0
+            xn = np.where(exact, xr, xn)
+            x[rows] = xn
+            small = (np.abs(xn - xr) < xtol * self.sd) & ~bad
+            narrow = hi[rows] - lo[rows] < 1e-12 * (1.0 + np.abs(xn))
+            rows = rows[~(small | exact | narrow)]
+        return x
 
 
 def _mixture_summaries(w: FloatArray, m: FloatArray, s: FloatArray, cell: NDArray[np.int64], *,
@@ -938,9 +955,9 @@ def _mixture_summaries(w: FloatArray, m: FloatArray, s: FloatArray, cell: NDArra
     whose components belong to (φ, τ) cells ``cell`` (C,).
 
     The quantiles are the roots of the mixture CDF to machine precision, as there: located on the
-    mixture with the components of each cell merged into one moment-matched normal (a few hundred
-    normals instead of tens of thousands), then Newton on the full mixture until a step is below
-    1e-6 posterior sd (quadratic convergence: the error left is of order 1e-12 sd or less).
+    mixture with the components of each cell merged into one moment-matched normal (a few thousand
+    normals instead of tens of thousands), then polished on the full mixture until a step is below
+    1e-6 posterior sd (Halley's cubic convergence: the error left is of order 1e-15 sd).
     """
     a = (1.0 - ci_level) / 2.0
     ps = np.array([0.5, a, 1.0 - a])
@@ -949,14 +966,13 @@ def _mixture_summaries(w: FloatArray, m: FloatArray, s: FloatArray, cell: NDArra
     W = W[nz]
     cm = np.bincount(cell, weights=w * m)[nz] / W
     cs = np.sqrt(np.maximum(np.bincount(cell, weights=w * (s * s + m * m))[nz] / W - cm * cm, 1e-300))
-    mean_c = float(np.einsum("c,c->", W, cm))
-    sd_c = math.sqrt(max(float(np.einsum("c,c->", W, cs**2 + cm**2)) - mean_c**2, 1e-300))
-    x = _newton_quantiles(ps, W, cm, cs, mean_c + sd_c * special.ndtri(ps), xtol=1e-4)
-    x = _newton_quantiles(ps, w, m, s, x, xtol=1e-6)
-    mean = float(np.einsum("c,c->", w, m))
-    sd = math.sqrt(max(float(np.einsum("c,c->", w, s**2 + m**2)) - mean**2, 0.0))
-    pts = [0.0] if mcid is None else [0.0, -mcid, mcid]
-    cdf = np.einsum("pc,c->p", special.ndtr((np.asarray(pts)[:, None] - m) / s), w)
+    merged = _Mixture(W, cm, cs)
+    x = merged.quantiles(ps, merged.mean + merged.sd * special.ndtri(ps), xtol=1e-4)
+    full = _Mixture(w, m, s)
+    x = full.quantiles(ps, x, xtol=1e-6)
+    mean = full.mean
+    sd = math.sqrt(max(full.second - mean**2, 0.0))
+    cdf = full.cdf(np.array([0.0] if mcid is None else [0.0, -mcid, mcid]))
     out: dict[str, float | None] = {"estimate": float(x[0]), "ci_low": float(x[1]),
                                     "ci_high": float(x[2]), "posterior_mean": mean, "posterior_sd": sd}
     below0 = float(cdf[0])
