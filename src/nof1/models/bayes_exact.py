@@ -621,11 +621,27 @@ class _Axis:
             return np.log(np.diff(self.edges, axis=1))
 
 
+def _buffer(work: dict[str, FloatArray] | None, name: str, shape: tuple[int, ...]) -> FloatArray:
+    """A work array of this shape: the one kept in ``work`` under ``name`` when it fits."""
+    if work is None:
+        return np.empty(shape)
+    a = work.get(name)
+    if a is None or a.shape != shape:
+        a = work[name] = np.empty(shape)
+    return a
+
+
 def _evaluate(prep: _Prepared, priors: ModelPriors, phi_ax: _Axis, z_ax: _Axis | None,
-              n_sigma: int, halfwidth: float, moments: bool = True) -> _GridEval:
+              n_sigma: int, halfwidth: float, moments: bool = True,
+              work: dict[str, FloatArray] | None = None) -> _GridEval:
     """Evaluate the posterior on the (φ, z) quadrature nodes (per trial) and σ nodes (the
     conditional moments of β only with ``moments``: the passes that locate the mass need the
-    weights alone)."""
+    weights alone).
+
+    The arrays over (B, nφ, nτ, S) are computed in the arrays of ``work`` (kept by the caller
+    between passes: fresh arrays of this size cost more in page faults than the arithmetic); the
+    result refers to them until the next call with the same ``work``.
+    """
     B = prep.y.shape[0]
     K, p_n = prep.K, prep.p_n
     phis = phi_ax.nodes
@@ -674,22 +690,23 @@ def _evaluate(prep: _Prepared, priors: ModelPriors, phi_ax: _Axis, z_ax: _Axis |
     cell += np.log(step)[:, None, None]
     # The arrays over (B, nφ, nτ, S) are updated in place: few fresh allocations of that size
     # (each new large array costs page faults that outweigh the arithmetic).
-    ls = 0.5 * np.log(s2)[..., None] + omega[:, None, None, None] * znodes  # (B, nφ, nτ, S)
-    sig2 = np.multiply(ls, 2.0)
+    shape = (*s2.shape, n_sigma)  # (B, nφ, nτ, S)
+    ls = np.add((0.5 * np.log(s2))[..., None], omega[:, None, None, None] * znodes,
+                out=_buffer(work, "ls", shape))
+    sig2 = np.multiply(ls, 2.0, out=_buffer(work, "sig2", shape))
     np.exp(sig2, out=sig2)
     if K == 1:
         d, dm = float(dprec[0]), float(dprec[0] * dmean[0])
-        a = np.multiply(sig2, d)
+        a = np.multiply(sig2, d, out=_buffer(work, "a", shape))
         a += R[..., 0, 0, None]
-        b = np.multiply(sig2, dm)
+        b = np.multiply(sig2, dm, out=_buffer(work, "b", shape))
         b += R[..., 0, 1, None]
-        quad = np.multiply(sig2, dm * float(dmean[0]))
+        quad = np.multiply(sig2, dm * float(dmean[0]), out=_buffer(work, "quad", shape))
         quad += R[..., 1, 1, None]
-        bmean = b / a
+        bmean = np.divide(b, a, out=_buffer(work, "bmean", shape))
         b *= bmean
         quad -= b
-        del b
-        bcov = (sig2 / a)[..., None, None] if moments else None
+        bcov = np.divide(sig2, a, out=b)[..., None, None] if moments else None
         logdet_r = np.log(a, out=a)
         bmean = bmean[..., None] if moments else None
     else:
@@ -762,9 +779,11 @@ def _composite(mass: FloatArray, edges: FloatArray, pieces: Sequence[float], per
     return _Axis(nodes=nodes, edges=new_edges)
 
 
-def _run_grid(prep: _Prepared, priors: ModelPriors, grid: GridSpec
-              ) -> tuple[_GridEval, _Axis, _Axis | None]:
-    """Coarse midpoint pass, then composite Gauss-Legendre passes where the mass is."""
+def _run_grid(prep: _Prepared, priors: ModelPriors, grid: GridSpec,
+              work: dict[str, FloatArray] | None = None) -> tuple[_GridEval, _Axis, _Axis | None]:
+    """Coarse midpoint pass, then composite Gauss-Legendre passes where the mass is (the work
+    arrays of the passes are reused: see :func:`_evaluate`)."""
+    work = {} if work is None else work
     B = prep.y.shape[0]
     if priors.phi_fixed is not None:
         phi_ax = _Axis.midpoint(np.broadcast_to(priors.phi_fixed + np.array([-5e-4, 5e-4]), (B, 2)).copy())
@@ -775,9 +794,9 @@ def _run_grid(prep: _Prepared, priors: ModelPriors, grid: GridSpec
     z_ax = (_Axis.midpoint(np.linspace(-TAU_Z_BOUND, TAU_Z_BOUND, grid.tau_coarse + 1)[None])
             if priors.tau_fixed is None else None)
     ev = _evaluate(prep, priors, phi_ax, z_ax, grid.sigma_coarse, grid.sigma_halfwidth,
-                   moments=grid.passes == 0)
+                   moments=grid.passes == 0, work=work)
     for i in range(grid.passes):
-        w = np.subtract(ev.logw, ev.logw.max(axis=(1, 2, 3), keepdims=True))
+        w = np.subtract(ev.logw, ev.logw.max(axis=(1, 2, 3), keepdims=True), out=ev.logw)
         np.exp(w, out=w)
         if priors.phi_fixed is None:
             phi_ax = _composite(w.sum(axis=(2, 3)), phi_ax.edges, grid.pieces, grid.phi_per_piece,
@@ -786,7 +805,7 @@ def _run_grid(prep: _Prepared, priors: ModelPriors, grid: GridSpec
             z_ax = _composite(w.sum(axis=(1, 3)), np.broadcast_to(z_ax.edges, (B, z_ax.edges.shape[1])),
                               grid.pieces, grid.tau_per_piece, grid.tail)
         ev = _evaluate(prep, priors, phi_ax, z_ax, grid.sigma_nodes, grid.sigma_halfwidth,
-                       moments=i == grid.passes - 1)
+                       moments=i == grid.passes - 1, work=work)
     return ev, phi_ax, z_ax
 
 
