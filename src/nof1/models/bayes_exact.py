@@ -957,12 +957,14 @@ class _Mixture:
             with np.errstate(divide="ignore", invalid="ignore"):
                 newton = err / f
                 xn = xr - newton / (1.0 - 0.5 * newton * fp / f)
-            bad = ~np.isfinite(xn) | (xn <= lo[rows]) | (xn >= hi[rows])
+            # a step below the tolerance is taken even when rounding puts it on the bracket's end
+            # (a converged step of less than an ulp); a larger step outside it is a bisection
+            small = np.isfinite(xn) & (np.abs(xn - xr) < xtol * self.sd)
+            bad = ~small & (~np.isfinite(xn) | (xn <= lo[rows]) | (xn >= hi[rows]))
             xn = np.where(bad, 0.5 * (lo[rows] + hi[rows]), xn)
             exact = err == 0
             xn = np.where(exact, xr, xn)
             x[rows] = xn
-            small = (np.abs(xn - xr) < xtol * self.sd) & ~bad
             narrow = hi[rows] - lo[rows] < 1e-12 * (1.0 + np.abs(xn))
             rows = rows[~(small | exact | narrow)]
         return x
