@@ -430,10 +430,8 @@ def _cell_quantiles(ps: FloatArray, mass: FloatArray, edges: FloatArray) -> Floa
     mass = mass / mass.sum(axis=1, keepdims=True)
     cdf = np.concatenate([np.zeros((mass.shape[0], 1)), np.cumsum(mass, axis=1)], axis=1)
     j = np.clip((cdf[:, None, :] < ps[:, None]).sum(axis=2) - 1, 0, mass.shape[1] - 1)  # (B, P)
-    c0 = np.take_along_axis(cdf, j, axis=1)
-    m = np.take_along_axis(mass, j, axis=1)
-    e0 = np.take_along_axis(edges, j, axis=1)
-    e1 = np.take_along_axis(edges, j + 1, axis=1)
+    r = np.arange(mass.shape[0])[:, None]
+    c0, m, e0, e1 = cdf[r, j], mass[r, j], edges[r, j], edges[r, j + 1]
     frac = np.where(m > 0, (ps - c0) / np.where(m > 0, m, 1.0), 0.5)
     return e0 + np.clip(frac, 0.0, 1.0) * (e1 - e0)
 
@@ -655,12 +653,16 @@ def _evaluate(prep: _Prepared, priors: ModelPriors, phi_ax: _Axis, z_ax: _Axis |
         log_ztau = -0.5 * z * z - _LOG_SQRT_2PI + z_ax.log_weights
     stats = _gram(prep, taus)
     M, logdet_phi = _combine(prep, stats, phis)
+    # sweep the nuisance pivots, keeping only the block not yet swept (the entries of the sweep
+    # operator there: a_ij − a_ik·(a_jk / a_kk))
     S = M
     logdet_n = np.zeros(M.shape[:3])
-    for k in range(p_n):
-        logdet_n += np.log(S[..., k, k])
-        S = _sweep(S, k)
-    R = S[..., p_n:, p_n:]  # (B, nφ, nτ, K+1, K+1): [[A_r, b_r], [b_r', c_r]]
+    for _ in range(p_n):
+        d = S[..., 0, 0]
+        logdet_n += np.log(d)
+        col = S[..., 1:, 0]
+        S = S[..., 1:, 1:] - col[..., :, None] * (col / d[..., None])[..., None, :]
+    R = S  # (B, nφ, nτ, K+1, K+1): [[A_r, b_r], [b_r', c_r]]
     nu_exact = prep.n_obs - p_n - K
     nu = np.maximum(nu_exact, 1.0)
     dmean = np.asarray(priors.effect_mean, dtype=float)
