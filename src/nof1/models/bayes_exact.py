@@ -545,11 +545,14 @@ def _gram(prep: _Prepared, taus: FloatArray | None) -> tuple[FloatArray, FloatAr
         x = np.swapaxes(x, -1, -2)[:, None]  # (Bx, 1, n, K)
     else:
         full = _exposure_scan(prep.u[:, None], taus[..., None])  # (B?, nτ, K, n_days)
-        Bx = max(full.shape[0], prep.day.shape[0])
-        full = np.broadcast_to(full, (Bx, *full.shape[1:]))
-        d = np.broadcast_to(prep.day - 1, (Bx, n))
-        idx = np.broadcast_to(d[:, None, None, :], (*full.shape[:-1], n))
-        x = np.swapaxes(np.take_along_axis(full, idx, axis=-1), -1, -2)  # (Bx, nτ, n, K)
+        if prep.day.shape[0] == 1:  # one calendar for all trials: a plain take
+            x = np.swapaxes(np.take(full, prep.day[0] - 1, axis=-1), -1, -2)  # (B?, nτ, n, K)
+        else:
+            Bx = max(full.shape[0], prep.day.shape[0])
+            full = np.broadcast_to(full, (Bx, *full.shape[1:]))
+            d = np.broadcast_to(prep.day - 1, (Bx, n))
+            idx = np.broadcast_to(d[:, None, None, :], (*full.shape[:-1], n))
+            x = np.swapaxes(np.take_along_axis(full, idx, axis=-1), -1, -2)  # (Bx, nτ, n, K)
     nt = x.shape[1]
     x = np.broadcast_to(x, (B, nt, n, prep.K)) * prep.mask[:, None, :, None]
     V = np.concatenate([
@@ -557,7 +560,8 @@ def _gram(prep: _Prepared, taus: FloatArray | None) -> tuple[FloatArray, FloatAr
         x,
         np.broadcast_to(prep.y[:, None, :, None], (B, nt, n, 1)),
     ], axis=-1)
-    Vp = np.take_along_axis(V, prep.prev[:, None, :, None], axis=2)
+    Vp = (np.take(V, prep.prev[0], axis=2) if B == 1
+          else np.take_along_axis(V, prep.prev[:, None, :, None], axis=2))
     Vt = np.swapaxes(V, -1, -2)
     F = (Vt * prep.first[:, None, None, :]) @ V
     G = prep.gap_values.size
