@@ -1065,12 +1065,13 @@ def fit_exact_batch(
     if Z is not None and Z.ndim == 2:
         Z = Z[None]
     parts: list[dict[str, Any]] = []
+    work: dict[str, FloatArray] = {}  # the grid's work arrays, reused by every chunk
     for start in range(0, B, chunk):
         sl = slice(start, min(start + chunk, B))
         prep = _prepare(Y[sl], d if d.shape[0] == 1 else d[sl], u if u.shape[0] == 1 else u[sl],
                         trend=trend, run_in_days=run_in_days,
                         covariates=None if Z is None else (Z if Z.shape[0] == 1 else Z[sl]))
-        ev, phi_ax, z_ax = _run_grid(prep, priors, grid)
+        ev, phi_ax, z_ax = _run_grid(prep, priors, grid, work)
         w = _normalised(ev.logw)
         b, S = w.shape[0], w.shape[-1]
         m = np.einsum("...k,k->...", ev.beta_mean, c).reshape(b, -1, S)
