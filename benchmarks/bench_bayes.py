@@ -1,4 +1,4 @@
-"""Speed of the Bayesian engines (prints figures; targets from issue 5 in brackets).
+"""Speed of the Bayesian engines (prints figures; targets in brackets, from issues 5 and 16).
 
 * exact engine, one 56-day ABAB fit, warm                       [<= 10 ms]
 * the whole ``bayes`` method on that trial (fit + draws + predictive check)

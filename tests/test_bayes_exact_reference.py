@@ -12,7 +12,13 @@ import json
 
 import numpy as np
 import pytest
-from exact_reference_cases import REFERENCE, batch_cases, batch_outputs, single_cases, single_outputs
+from exact_reference_cases import (
+    REFERENCE,
+    batch_cases,
+    batch_outputs,
+    single_cases,
+    single_outputs,
+)
 
 RTOL, ATOL = 1e-10, 1e-13
 
