@@ -6,6 +6,7 @@ quantiles (safeguarded Newton / Halley on the mixture CDF) and the decision summ
 from __future__ import annotations
 
 import math
+import threading
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -107,26 +108,45 @@ def _summaries(w: FloatArray, m: FloatArray, s: FloatArray, *, ci_level: float, 
     return out
 
 
+_WORK = threading.local()
+
+
+def _scratch(n_rows: int, n: int) -> FloatArray:
+    """Work rows of length n kept between calls (per thread; grown as needed): a single fit's
+    mixture has tens of thousands of components, and fresh arrays of that size cost more in page
+    faults than the arithmetic on them. The caller owns the rows until its next call."""
+    buf = getattr(_WORK, "buf", None)
+    if buf is None or buf.shape[0] < n_rows or buf.shape[1] < n:
+        buf = _WORK.buf = np.empty((n_rows, n))
+    return buf[:n_rows, :n]
+
+
 class _Mixture:
     """One mixture of C normals (w, m, s of shape (C,)) with the per-component terms of its CDF,
-    density and density slope computed once, and work arrays reused by every evaluation (fresh
-    arrays of this size cost more in page faults than the arithmetic)."""
+    density and density slope computed once, and work rows for ``rows`` points at a time (in
+    ``work`` (5 + 2·rows, C) when given: see :func:`_scratch`)."""
 
-    def __init__(self, w: FloatArray, m: FloatArray, s: FloatArray, rows: int = 3) -> None:
-        # einsum, not BLAS: threaded BLAS calls on vectors cost milliseconds on a busy machine
+    def __init__(self, w: FloatArray, m: FloatArray, s: FloatArray, rows: int = 3,
+                 work: FloatArray | None = None) -> None:
+        work = np.empty((5 + 2 * rows, w.size)) if work is None else work
         self.w, self.m, self.s = w, m, s
+        # einsum, not BLAS: threaded BLAS calls on vectors cost milliseconds on a busy machine
         self.mean = float(np.einsum("c,c->", w, m))
-        self.second = float(np.einsum("c,c->", w, s**2 + m**2))
+        t = np.multiply(s, s, out=work[0])
+        t += np.multiply(m, m, out=work[1])
+        self.second = float(np.einsum("c,c->", w, t))
         self.sd = math.sqrt(max(self.second - self.mean**2, 1e-300))
-        self.lo = float(np.min(m - 40.0 * s))
-        self.hi = float(np.max(m + 40.0 * s))
-        self.inv_s = 1.0 / s
-        self.ws = w * self.inv_s / math.sqrt(2.0 * math.pi)
-        self.m_s = m * self.inv_s
-        self.ws_2 = self.ws * self.inv_s * self.inv_s
-        self.ws_m = self.ws_2 * m
-        self._z = np.empty((rows, w.size))
-        self._f = np.empty((rows, w.size))
+        self.lo = float(np.min(np.subtract(m, np.multiply(s, 40.0, out=work[1]), out=work[0])))
+        self.hi = float(np.max(np.add(m, work[1], out=work[0])))
+        self.inv_s = np.divide(1.0, s, out=work[0])
+        self.ws = np.multiply(w, self.inv_s, out=work[1])
+        self.ws /= math.sqrt(2.0 * math.pi)
+        self.m_s = np.multiply(m, self.inv_s, out=work[2])
+        self.ws_2 = np.multiply(self.ws, self.inv_s, out=work[3])
+        self.ws_2 *= self.inv_s
+        self.ws_m = np.multiply(self.ws_2, m, out=work[4])
+        self._z = work[5:5 + rows]
+        self._f = work[5 + rows:5 + 2 * rows]
 
     def cdf(self, x: FloatArray) -> FloatArray:
         """P(X <= x) for each of the points x (P,)."""
@@ -189,14 +209,18 @@ def _mixture_summaries(w: FloatArray, m: FloatArray, s: FloatArray, cell: NDArra
     """
     a = (1.0 - ci_level) / 2.0
     ps = np.array([0.5, a, 1.0 - a])
+    work = _scratch(11, w.size)
     W = np.bincount(cell, weights=w)
     nz = W > 0
     W = W[nz]
-    cm = np.bincount(cell, weights=w * m)[nz] / W
-    cs = np.sqrt(np.maximum(np.bincount(cell, weights=w * (s * s + m * m))[nz] / W - cm * cm, 1e-300))
+    cm = np.bincount(cell, weights=np.multiply(w, m, out=work[0]))[nz] / W
+    t = np.multiply(s, s, out=work[0])
+    t += np.multiply(m, m, out=work[1])
+    t *= w
+    cs = np.sqrt(np.maximum(np.bincount(cell, weights=t)[nz] / W - cm * cm, 1e-300))
     merged = _Mixture(W, cm, cs)
     x = merged.quantiles(ps, merged.mean + merged.sd * special.ndtri(ps), xtol=1e-4)
-    full = _Mixture(w, m, s)
+    full = _Mixture(w, m, s, work=work)
     x = full.quantiles(ps, x, xtol=1e-6)
     mean = full.mean
     sd = math.sqrt(max(full.second - mean**2, 0.0))
