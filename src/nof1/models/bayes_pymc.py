@@ -352,7 +352,7 @@ def fit_pymc(
     from nof1.models.jax_nuts import run_chains
 
     run = _sampler(comp, int(tune), int(draws), float(target_accept))
-    results = run_chains(run, args, starts, chain_seeds)
+    results = run_chains(run, args, starts, chain_seeds, float(target_accept))
     pos, div, n_steps, depth, step_size = (np.stack([r[i] for r in results]) for i in range(5))
     raw = _from_unconstrained(comp, pos, priors)
     new = {}

@@ -189,9 +189,10 @@ def translate(model: Any, outputs: Sequence[str]) -> JaxModel:
                     init_fn=init_fn, output_names=tuple(outputs), output_fn=output_fn)
 
 
-def sampler(jm: Any, tune: int, draws: int, target_accept: float) -> Callable[..., Any]:
-    """One chain as one compiled XLA program: ``run(key, q0, data)`` → (positions (draws, dim),
-    divergent, integration steps, tree depth, step size).
+def sampler(jm: Any, tune: int, draws: int, target_accept: float | None = None
+            ) -> Callable[..., Any]:
+    """One chain as one compiled XLA program: ``run(key, q0, data, target_accept)`` →
+    (positions (draws, dim), divergent, integration steps, tree depth, step size).
 
     ``jm`` offers ``logdensity(data) -> (q -> log density)`` and a ``samplers`` dict (a
     :class:`JaxModel`, or the continuous model's record). Warm-up is Stan's windowed adaptation
@@ -201,12 +202,13 @@ def sampler(jm: Any, tune: int, draws: int, target_accept: float) -> Callable[..
     dual-averaging mean), built from BlackJAX's own adaptation pieces. Warm-up and draws are one
     ``lax.scan`` over the same NUTS kernel (adaptation frozen after warm-up), so the kernel is
     compiled once, not twice. Compiled on first call for each data shape; cached per
-    (tune, draws, target_accept). ``run.parallel`` is the same chain mapped over devices
+    (tune, draws): the target acceptance rate is an argument, so a refit with a higher one
+    (after divergences) reuses the program (``target_accept`` here is ignored; kept for callers). ``run.parallel`` is the same chain mapped over devices
     (``jax.pmap``; leading axis of ``key`` and ``q0`` = one chain per device), which
     :func:`sample` uses; ``run.traces`` lists the data shapes of each compilation (one per
     data shape and group width).
     """
-    key = (tune, draws, target_accept)
+    key = (tune, draws)
     if key in jm.samplers:
         return jm.samplers[key]
     j = jax()
@@ -224,13 +226,13 @@ def sampler(jm: Any, tune: int, draws: int, target_accept: float) -> Callable[..
     xs_last = np.arange(total) == tune - 1
     kernel = blackjax.nuts.build_kernel()
     mm_init, mm_update, mm_final = mass_matrix_adaptation(True)
-    da_init, da_update, da_final = dual_averaging_adaptation(target_accept)
 
     traces: list[tuple] = []
 
-    def chain(rng_key: Any, q0: Any, data: tuple[Any, ...]) -> tuple[Any, ...]:
+    def chain(rng_key: Any, q0: Any, data: tuple[Any, ...], target: Any) -> tuple[Any, ...]:
         traces.append(tuple(np.shape(d) for d in data))   # runs once per compilation
         logdensity = jm.logdensity(data)
+        da_init, da_update, da_final = dual_averaging_adaptation(target)
 
         def body(carry: Any, xs: Any) -> tuple[Any, tuple[Any, ...]]:
             state, da, mm, eps = carry
@@ -261,7 +263,7 @@ def sampler(jm: Any, tune: int, draws: int, target_accept: float) -> Callable[..
         return pos[tune:], div[tune:], n_steps[tune:], depth[tune:], eps
 
     run = j.jit(chain)
-    run.parallel = j.pmap(chain, in_axes=(0, 0, None))
+    run.parallel = j.pmap(chain, in_axes=(0, 0, None, None))
     run.traces = traces
     jm.samplers[key] = run
     return run
@@ -278,7 +280,8 @@ def chain_devices() -> int:
 
 
 def run_chains(run: Any, args: tuple[Any, ...], starts: Sequence[np.ndarray],
-               seeds: Sequence[int], parallel: int | None = None) -> list[tuple[np.ndarray, ...]]:
+               seeds: Sequence[int], target_accept: float = 0.9,
+               parallel: int | None = None) -> list[tuple[np.ndarray, ...]]:
     """Run one chain per (start, seed) with a :func:`sampler` program, ``parallel`` at a time
     (default :func:`chain_devices`), each chain on its own device (``pmap``). The draws of a
     chain depend only on its seed and start: the same whether it ran alone or beside others
@@ -290,7 +293,7 @@ def run_chains(run: Any, args: tuple[Any, ...], starts: Sequence[np.ndarray],
         group = list(range(lo, min(lo + width, len(seeds))))
         keys = j.numpy.stack([j.random.PRNGKey(int(seeds[i])) for i in group])
         q0 = j.numpy.asarray(np.stack([np.asarray(starts[i], dtype=float) for i in group]))
-        res = run.parallel(keys, q0, args)
+        res = run.parallel(keys, q0, args, j.numpy.asarray(float(target_accept)))
         arrays = [np.asarray(r) for r in res]
         out.extend(tuple(a[g] for a in arrays) for g in range(len(group)))
     return out
@@ -342,7 +345,7 @@ def sample(jm: Any, args: tuple[Any, ...], *, starts: Sequence[np.ndarray], seed
         raise ValueError("tune, draws and chains must be at least 1")
     run = sampler(jm, int(tune), int(draws), float(target_accept))
     t0 = time.perf_counter()
-    results = run_chains(run, args, starts, seeds, parallel)
+    results = run_chains(run, args, starts, seeds, target_accept, parallel)
     pos, div, n_steps, depth, step = (np.stack([r[i] for r in results]) for i in range(5))
     return Samples(positions=pos, diverging=div.astype(bool), tree_size=n_steps.astype(float),
                    depth=depth.astype(np.int64), step_size=step.astype(float),
