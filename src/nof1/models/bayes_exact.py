@@ -53,14 +53,11 @@ from __future__ import annotations
 #   exact_posterior fit_exact, ExactPosterior, the residual autocorrelation check
 #   exact_batch     fit_exact_batch, ExactBatchResult
 from nof1.models.exact_batch import ExactBatchResult, fit_exact_batch
-from nof1.models.exact_grid import (
-    BATCH_GRID,
-    SINGLE_GRID,
-    GridSpec,
-    _prepare,
-    _run_grid,
-)
-from nof1.models.exact_mixture import _summaries, mixture_cdf, mixture_quantile
+from nof1.models.exact_grid import BATCH_GRID, SINGLE_GRID, GridSpec
+from nof1.models.exact_grid import _prepare as _prepare  # re-exported (tests)
+from nof1.models.exact_grid import _run_grid as _run_grid  # re-exported (tests)
+from nof1.models.exact_mixture import _summaries as _summaries  # re-exported (analysis/bayes.py)
+from nof1.models.exact_mixture import mixture_cdf, mixture_quantile
 from nof1.models.exact_model import (
     PHI_HIGH,
     PHI_LOW,
@@ -90,7 +87,4 @@ __all__ = [
     "mixture_cdf",
     "mixture_quantile",
     "residual_lag1_check",
-    "_prepare",
-    "_run_grid",
-    "_summaries",
 ]
