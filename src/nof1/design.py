@@ -67,6 +67,7 @@ from nof1.constants import (
     VERDICT_NO_EFFECT,
 )
 from nof1.errors import Nof1Error
+from nof1.seeds import task_seed
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -166,13 +167,6 @@ def _clean(value: Any) -> Any:
     from nof1.analysis.base import _clean as clean
 
     return clean(value)
-
-
-def _seed_for(seed: int, *keys: object) -> int:
-    import hashlib
-
-    h = hashlib.sha256(":".join(str(k) for k in (seed, *keys)).encode()).digest()
-    return int.from_bytes(h[:8], "big") >> 1
 
 
 def _design_outcome(protocol: Protocol, outcome: str | None) -> Outcome:
@@ -832,10 +826,10 @@ def _simulate_pair(
         b0 = simulate_batch(protocol, effect=0.0, sd=sd, phi=phi, **common)
         return b1, b0
     # assurance: the noise-free mean from the simulator, AR(1) noise with per-trial (sd, φ)
-    sd_i, phi_i = pilot.draw(sims, seed=_seed_for(seed, "pilot-draws"))
+    sd_i, phi_i = pilot.draw(sims, seed=task_seed(seed, "pilot-draws"))
     m1 = simulate_batch(protocol, effect=effect, sd=0.0, phi=0.0, **common)
     m0 = simulate_batch(protocol, effect=0.0, sd=0.0, phi=0.0, **common)
-    e = _ar1_rows(np.random.default_rng(_seed_for(seed, "pilot-noise")), phi_i, sd_i, m1.n_days)
+    e = _ar1_rows(np.random.default_rng(task_seed(seed, "pilot-noise")), phi_i, sd_i, m1.n_days)
     r = outcome.value_range
     out = []
     for m in (m1, m0):
@@ -876,7 +870,7 @@ def _check_number(name: str, value: Any, *, low: float | None = None, high: floa
 def _prepare_randomization(ctx: _Context, seed: int, notes: list[str]) -> dict[str, Any]:
     """Set the reference set of allocations on ``ctx``; the design's smallest attainable p."""
     protocol = ctx.protocol
-    allocs, exact = _randomization_reference(protocol, _seed_for(seed, "allocations"))
+    allocs, exact = _randomization_reference(protocol, task_seed(seed, "allocations"))
     ctx.randomization_allocations, ctx.randomization_exact = allocs, exact
     contrast = (protocol.treatments[ctx.contrast_code - 1], protocol.control)
     min_two, min_one = _min_randomization_p(protocol, allocs, exact, contrast)
@@ -963,7 +957,7 @@ def evaluate(
             raise DesignError("give either a pilot or sd and phi, not both: with a pilot both are drawn "
                               "from its posterior")
         est = pilot if isinstance(pilot, PilotEstimate) else estimate_pilot(
-            pilot, protocol, outcome=o.name, seed=_seed_for(seed, "pilot"))
+            pilot, protocol, outcome=o.name, seed=task_seed(seed, "pilot"))
     else:
         missing_args = [n for n, v in (("sd", sd), ("phi", phi)) if v is None]
         if missing_args:
@@ -1295,7 +1289,7 @@ def compare(
     est = None
     if pilot is not None:
         est = pilot if isinstance(pilot, PilotEstimate) else estimate_pilot(
-            pilot, protocol, outcome=o.name, seed=_seed_for(int(seed), "pilot"))
+            pilot, protocol, outcome=o.name, seed=task_seed(int(seed), "pilot"))
     evaluations: list[DesignEvaluation] = []
     rows = []
     own = design_facts(protocol)

@@ -46,6 +46,7 @@ from numpy.typing import NDArray
 
 from nof1.constants import VERDICT_BENEFIT, VERDICT_HARM, VERDICT_INCONCLUSIVE, VERDICT_NO_EFFECT
 from nof1.errors import AnalysisError
+from nof1.seeds import task_seed
 
 if TYPE_CHECKING:
     from nof1.analysis.base import MethodResult
@@ -505,7 +506,7 @@ def interim(
                 notes.append("extensions need a design with fixed period lengths")
                 break
             pred = predictive_verdicts(td, today=today, extra_pairs=extra, completions=completions,
-                                       seed=_seed(seed, k), outcome=o.name, contrast=contrast, fit=fit)
+                                       seed=task_seed(seed, "interim", k), outcome=o.name, contrast=contrast, fit=fit)
             label = "planned end" if extra == 0 else f"+{extra} pair" + ("s" if extra > 1 else "")
             horizons.append(Horizon(
                 label=label, extra_pairs=extra, end_day=pred["end_day"], end_date=_date_of(td, pred["end_day"]),
@@ -528,13 +529,6 @@ def interim(
                          progress=progress, current=current, horizons=horizons, monitoring=monitoring,
                          alerts=alerts, recommendation=rec, reasons=reasons, notes=notes,
                          seconds=time.perf_counter() - t0)
-
-
-def _seed(seed: int, *keys: object) -> int:
-    import hashlib
-
-    h = hashlib.sha256(":".join(map(str, (seed, "interim", *keys))).encode()).digest()
-    return int.from_bytes(h[:4], "big")
 
 
 def _apply_rule(td: TrialData, o: Outcome, contrast: tuple[str, str], rule: Monitoring, *, today: int,
@@ -571,7 +565,7 @@ def _apply_rule(td: TrialData, o: Outcome, contrast: tuple[str, str], rule: Moni
     if needs_pred and look_day >= today and today_pred is not None:
         pred = today_pred  # the look is today: the predictive probabilities just computed
     elif needs_pred:
-        pred = predictive_verdicts(at, today=look_day, completions=completions, seed=_seed(seed, "look", k),
+        pred = predictive_verdicts(at, today=look_day, completions=completions, seed=task_seed(seed, "interim", "look", k),
                                    outcome=o.name, contrast=contrast)["probabilities"]
     decision, because = threshold_decision(rule, r.extras, pred, td.protocol.analysis.decision)
     out["look"] = {"pairs": k, "day": look_day, "decision": decision, "because": because,

@@ -28,7 +28,6 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import warnings
@@ -45,6 +44,7 @@ from nof1.analysis.base import Contrast, _clean
 from nof1.constants import DEFAULT_SEED, INTERVAL_KIND
 from nof1.data import DataReport, TrialData
 from nof1.errors import AnalysisError, DataError
+from nof1.seeds import task_seed
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -149,12 +149,6 @@ def _require_series(trial_data: TrialData, minimum: int = 2) -> None:
             + (f" ({', '.join(trial_data.participants)})" if n else ""),
             source=trial_data.source,
         )
-
-
-def _task_seed(seed: int, *keys: object) -> int:
-    """A reproducible 32-bit seed for one task (participant, grid point)."""
-    h = hashlib.sha256(":".join(str(k) for k in (seed, *keys)).encode()).digest()
-    return int.from_bytes(h[:4], "big")
 
 
 # --------------------------------------------------------------------------- summaries
@@ -557,9 +551,9 @@ def own_estimates(
     parts = split_series(trial_data)
     if own == "none":
         return None, {}
-    method, opts = _choose_own(own, next(iter(parts.values())), outcome.name, _task_seed(seed, "own"))
+    method, opts = _choose_own(own, next(iter(parts.values())), outcome.name, task_seed(seed, "own"))
     if method != "model":
-        res = map_participants(_own_task, trial_data, client=client, seed=_task_seed(seed, "own"),
+        res = map_participants(_own_task, trial_data, client=client, seed=task_seed(seed, "own"),
                                outcome=outcome.name, method=method, options=opts)
         return method, res
     return "model_no_pooling", _own_model_fit(trial_data, outcome, seed=seed,
@@ -602,7 +596,7 @@ def _own_model_fit(trial_data: TrialData, outcome: Outcome, *, seed: int,
     arrays, priors, tau_mode, _ = _bayes_setup(trial_data, outcome, fit_kwargs.get("tau"),
                                                fit_kwargs.get("priors"))
     kw = {k: v for k, v in fit_kwargs.items() if k in ("draws", "tune", "chains", "cores")}
-    tree = fit_series(arrays, priors, tau=tau_mode, pooled=False, seed=_task_seed(seed, "nopool"), **kw)
+    tree = fit_series(arrays, priors, tau=tau_mode, pooled=False, seed=task_seed(seed, "nopool"), **kw)
     beta = _stack(tree, "beta")                                        # (S, N, K)
     ci = protocol.analysis.ci_level
     out: dict[str, dict[str, dict[str, Any]]] = {p: {} for p in arrays.participants}

@@ -10,7 +10,6 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
 import platform
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from nof1.constants import (
     VERDICT_NO_EFFECT,
 )
 from nof1.errors import AnalysisError
+from nof1.seeds import task_seed
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -243,12 +243,6 @@ class AnalysisResult:
         }
 
 
-def _seed_for(seed: int, *keys: str) -> int:
-    """A distinct, reproducible seed for each outcome/contrast/method."""
-    h = hashlib.sha256(":".join([str(seed), *keys]).encode()).digest()
-    return int.from_bytes(h[:4], "big")
-
-
 def analyze(
     trial_data: TrialData,
     *,
@@ -323,7 +317,7 @@ def analyze(
                     progress(f"{o.name}: {name} ({label})")
                 by_method[name] = spec.fit(
                     itt, o, contrast, ci_level=ci_level,
-                    seed=_seed_for(seed, o.name, label, name), washout_days=washout_days, **options,
+                    seed=task_seed(seed, o.name, label, name), washout_days=washout_days, **options,
                 )
             results[o.name][label] = by_method
             verdicts[o.name][label] = _verdict_from(by_method, protocol.analysis.decision)
@@ -333,7 +327,7 @@ def analyze(
         from nof1.analysis.sections import add_sections
 
         add_sections(result, itt, registry=registry, options=options, washout_days=washout_days,
-                     seed_for=_seed_for)
+                     seed_for=task_seed)
     return result
 
 
