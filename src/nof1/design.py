@@ -345,7 +345,7 @@ def estimate_pilot(
     if np.ptp(y) == 0:
         raise DesignError(f"every pilot value is {y[0]:g}: there is no variation to estimate")
     priors = _analysis_priors(protocol, o, n_treatments=u.shape[0], scale_hint=float(np.ptp(y)),
-                              pilot=True, has_trial_days=bool(u.any()))
+                              pilot=True, has_trial_days=bool(u.any()), y=y)
     data = SeriesData(y=y, day=day, u=u, trend=False, run_in_days=run_in)
     try:
         post = fit_exact(data, priors, grid=SINGLE_GRID)
@@ -365,24 +365,18 @@ def estimate_pilot(
 
 # =========================================================================== analysis settings
 def _analysis_priors(protocol: Protocol | None, outcome: Outcome | None, *, n_treatments: int,
-                     scale_hint: float = 1.0, pilot: bool = False,
-                     has_trial_days: bool = True) -> ModelPriors:
-    """The Bayesian analysis' priors for a protocol's outcome (see :mod:`nof1.analysis.bayes`)."""
+                     scale_hint: float = 1.0, pilot: bool = False, has_trial_days: bool = True,
+                     y: NDArray[np.float64] | None = None) -> ModelPriors:
+    """The Bayesian analysis' priors for a protocol's outcome: :func:`nof1.analysis.bayes.model_priors`.
+
+    Without a protocol (a bare pilot series) there is no analysis to follow: weakly informative
+    priors scaled to twice the series' spread (``scale_hint``), carryover off.
+    """
+    from nof1.analysis.bayes import model_priors
     from nof1.models.bayes_exact import ModelPriors
 
-    helper = _bayes_helper("model_priors")
-    if protocol is not None and outcome is not None and helper is not None:
-        pri = helper(protocol, outcome, n_treatments=n_treatments)
-    elif protocol is not None and outcome is not None:
-        r = outcome.value_range
-        width = (r[1] - r[0]) if r is not None and math.isfinite(r[1] - r[0]) else max(scale_hint, 1e-6) * 2
-        a = protocol.analysis
-        pri = ModelPriors.from_scale(
-            width, n_treatments, kind=a.prior.kind, mcid=outcome.mcid, effect_mean=a.prior.effect_mean,
-            effect_sd=a.prior.effect_sd, sigma_scale=a.prior.sigma_scale,
-            tau_median=a.tau_prior.median, tau_sigma=a.tau_prior.sigma,
-            tau_fixed=None if a.carryover == "model" else 0.0,
-        )
+    if protocol is not None and outcome is not None:
+        pri = model_priors(protocol, outcome, n_treatments=n_treatments, y=y)
     else:
         pri = ModelPriors.from_scale(max(scale_hint, 1e-6) * 2, n_treatments, tau_fixed=0.0)
     if pilot and not has_trial_days:
@@ -391,17 +385,6 @@ def _analysis_priors(protocol: Protocol | None, outcome: Outcome | None, *, n_tr
 
         pri = replace(pri, tau_fixed=0.0)
     return pri
-
-
-def _bayes_helper(name: str) -> Callable[..., Any] | None:
-    """A helper of :mod:`nof1.analysis.bayes` when that module provides it."""
-    try:
-        import nof1.analysis.bayes as bayes_mod
-    except ModuleNotFoundError as err:
-        if err.name != "nof1.analysis.bayes":
-            raise
-        return None
-    return getattr(bayes_mod, name, None)
 
 
 def _batch_grid() -> GridSpec:
