@@ -67,6 +67,7 @@ from nof1.constants import (
     VERDICT_NO_EFFECT,
 )
 from nof1.errors import Nof1Error
+from nof1.jsonsafe import json_safe
 from nof1.seeds import task_seed
 
 if TYPE_CHECKING:
@@ -163,12 +164,6 @@ def _benefit_sign(outcome: Outcome) -> float:
     return -1.0 if outcome.better == "lower" else 1.0
 
 
-def _clean(value: Any) -> Any:
-    from nof1.analysis.base import _clean as clean
-
-    return clean(value)
-
-
 def _design_outcome(protocol: Protocol, outcome: str | None) -> Outcome:
     o = protocol.primary if outcome is None else _get_outcome(protocol, outcome)
     if o.type != "continuous":
@@ -245,7 +240,7 @@ class PilotEstimate:
         return np.asarray(d["sigma"], dtype=float), np.asarray(d["phi"], dtype=float)
 
     def to_dict(self) -> dict[str, Any]:
-        return _clean({
+        return json_safe({
             "n_days": self.n_days, "source": self.source, "mean": self.mean,
             "sd": self.sd, "sd_interval": list(self.sd_interval),
             "phi": self.phi, "phi_interval": list(self.phi_interval),
@@ -640,7 +635,7 @@ class MethodPower:
         out = {k: v for k, v in self.__dict__.items()}
         out["verdict_shares"] = dict(self.verdict_shares) if self.verdict_shares else None
         out["verdict_shares_null"] = dict(self.verdict_shares_null) if self.verdict_shares_null else None
-        return _clean(out)
+        return json_safe(out)
 
 
 _CRITERIA = {
@@ -730,7 +725,7 @@ class DesignEvaluation:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: protocol identity, design, scenario, pilot and every method's numbers."""
-        return _clean({
+        return json_safe({
             "nof1_version": __version__,
             "protocol": {"id": self.protocol.id, "fingerprint": self.protocol.fingerprint},
             "outcome": self.outcome,
@@ -1149,7 +1144,7 @@ class DesignComparison:
         return design_comparison(self.table, **kwargs)
 
     def to_dict(self) -> dict[str, Any]:
-        return _clean({
+        return json_safe({
             "nof1_version": __version__,
             "protocol": {"id": self.protocol.id, "fingerprint": self.protocol.fingerprint},
             "scenario": self.scenario,

@@ -46,6 +46,7 @@ from numpy.typing import NDArray
 
 from nof1.constants import VERDICT_BENEFIT, VERDICT_HARM, VERDICT_INCONCLUSIVE, VERDICT_NO_EFFECT
 from nof1.errors import AnalysisError
+from nof1.jsonsafe import json_safe
 from nof1.seeds import task_seed
 
 if TYPE_CHECKING:
@@ -309,10 +310,8 @@ class InterimResult:
     def to_dict(self) -> dict[str, Any]:
         """The JSON of ``nof1 status --json``."""
         from nof1._version import __version__
-        from nof1.analysis.base import _clean
-
         cur = self.current.to_dict()
-        return _clean({
+        return json_safe({
             "nof1_version": __version__,
             "protocol": {"id": self.protocol.id, "fingerprint": self.protocol.fingerprint},
             "outcome": self.outcome, "contrast": f"{self.contrast[0]}-{self.contrast[1]}",

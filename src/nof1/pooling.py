@@ -40,10 +40,11 @@ import numpy as np
 import pandas as pd
 
 from nof1._version import __version__
-from nof1.analysis.base import Contrast, _clean
+from nof1.analysis.base import Contrast
 from nof1.constants import DEFAULT_SEED, INTERVAL_KIND
 from nof1.data import DataReport, TrialData
 from nof1.errors import AnalysisError, DataError
+from nof1.jsonsafe import json_safe
 from nof1.seeds import task_seed
 
 if TYPE_CHECKING:
@@ -363,7 +364,7 @@ class PooledResult:
             "reproducibility": {"seed": self.seed, "protocol_fingerprint": self.protocol.fingerprint,
                                 "data_hash": self.data_hash},
         }
-        return _clean(out)
+        return json_safe(out)
 
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent, allow_nan=False)

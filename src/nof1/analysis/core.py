@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from nof1._version import __version__
-from nof1.analysis.base import Contrast, MethodResult, _clean, registered_methods
+from nof1.analysis.base import Contrast, MethodResult, registered_methods
 from nof1.constants import (
     DEFAULT_SEED,
     VERDICT_BENEFIT,
@@ -25,6 +25,7 @@ from nof1.constants import (
     VERDICT_NO_EFFECT,
 )
 from nof1.errors import AnalysisError
+from nof1.jsonsafe import json_safe
 from nof1.seeds import task_seed
 
 if TYPE_CHECKING:
@@ -223,7 +224,7 @@ class AnalysisResult:
             if not key.startswith("_"):
                 out[key] = value
         out["reproducibility"] = self.reproducibility()
-        return _clean(out)
+        return json_safe(out)
 
     def reproducibility(self) -> dict[str, Any]:
         """Versions, seed, protocol fingerprint and data hash needed to repeat the analysis."""

@@ -34,6 +34,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from nof1.jsonsafe import json_safe
+
 if TYPE_CHECKING:
     from nof1.analysis.base import Contrast
     from nof1.data import TrialData
@@ -62,9 +64,7 @@ class PriorSensitivity:
         return pd.DataFrame(self.rows)
 
     def to_dict(self) -> dict[str, Any]:
-        from nof1.analysis.base import _clean
-
-        return _clean({"available": self.available, "reason": self.reason, "contrast": self.contrast,
+        return json_safe({"available": self.available, "reason": self.reason, "contrast": self.contrast,
                        "priors": self.rows, "depends_on_prior": self.depends_on_prior,
                        "sentence": self.sentence})
 
@@ -87,9 +87,7 @@ class OnsetSensitivity:
         return pd.DataFrame(self.rows)
 
     def to_dict(self) -> dict[str, Any]:
-        from nof1.analysis.base import _clean
-
-        return _clean({"available": self.available, "reason": self.reason, "contrast": self.contrast,
+        return json_safe({"available": self.available, "reason": self.reason, "contrast": self.contrast,
                        "rows": self.rows, "spread": self.spread, "disagree": self.disagree,
                        "sentence": self.sentence})
 
