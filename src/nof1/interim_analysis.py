@@ -170,7 +170,8 @@ def predictive_verdicts(trial_data: TrialData, *, today: int, extra_pairs: int =
     Example:
         >>> predictive_verdicts(td, today=42, seed=1)["probabilities"]      # doctest: +SKIP
     """
-    from nof1.analysis.core import contrasts_for, verdict
+    from nof1.analysis.base import contrasts_for
+    from nof1.analysis.decision import verdict
     from nof1.design import compare_grid
     from nof1.models.bayes_exact import fit_exact_batch
     from nof1.models.exposure import exposure
@@ -325,7 +326,7 @@ class InterimResult:
 
     @property
     def current_verdict(self) -> str | None:
-        from nof1.analysis.core import verdict
+        from nof1.analysis.decision import verdict
 
         if not self.current.available:
             return None
@@ -446,8 +447,8 @@ def interim(
         >>> st.recommendation                              # doctest: +SKIP
         'continue'
     """
+    from nof1.analysis.base import contrasts_for
     from nof1.analysis.bayes import bayes
-    from nof1.analysis.core import contrasts_for
     from nof1.monitoring import DEFAULT_RULE, rule_text
 
     t0 = time.perf_counter()

@@ -590,7 +590,7 @@ def _bayes_setup(trial_data: TrialData, outcome: Outcome, tau: TauOption | None,
 def _own_model_fit(trial_data: TrialData, outcome: Outcome, *, seed: int,
                    fit_kwargs: Mapping[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:
     """Own estimates from the same model without pooling (every person independent)."""
-    from nof1.analysis.core import contrasts_for
+    from nof1.analysis.base import contrasts_for
     from nof1.models.hierarchical import fit_series
 
     protocol = trial_data.protocol
@@ -706,7 +706,7 @@ def _pool_bayes(
     cores: int | None, tau: TauOption | None, target_accept: float, progressbar: bool,
     prior_overrides: Mapping[str, float] | None = None,
 ) -> PooledResult:
-    from nof1.analysis.core import contrasts_for
+    from nof1.analysis.base import contrasts_for
     from nof1.models.hierarchical import diagnostics, fit_series
 
     protocol = trial_data.protocol
@@ -850,7 +850,7 @@ def henderson_pev(fit: Any, frame: pd.DataFrame, treatments: Sequence[str]
 def _pool_mixedlm(trial_data: TrialData, o: Outcome, *, seed: int) -> PooledResult:
     from scipy import stats
 
-    from nof1.analysis.core import contrasts_for
+    from nof1.analysis.base import contrasts_for
 
     protocol = trial_data.protocol
     ci = protocol.analysis.ci_level

@@ -24,9 +24,18 @@ from nof1.errors import AnalysisError
 from nof1.jsonsafe import json_safe
 
 if TYPE_CHECKING:
-    pass
+    from nof1.protocol import Protocol
 
 Contrast = tuple[str, str]  # (treatment key, control key): effect = treatment minus control
+
+
+def contrasts_for(protocol: Protocol) -> list[Contrast]:
+    """Each treatment against control, then any pairwise contrasts the protocol requests."""
+    out: list[Contrast] = [(t, protocol.control) for t in protocol.treatments]
+    for x, y in protocol.analysis.contrasts:
+        if (x, y) not in out:
+            out.append((x, y))
+    return out
 
 
 @dataclass(frozen=True)

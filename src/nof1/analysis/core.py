@@ -16,14 +16,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from nof1._version import __version__
-from nof1.analysis.base import Contrast, MethodResult, registered_methods
-from nof1.constants import (
-    DEFAULT_SEED,
-    VERDICT_BENEFIT,
-    VERDICT_HARM,
-    VERDICT_INCONCLUSIVE,
-    VERDICT_NO_EFFECT,
-)
+from nof1.analysis.base import MethodResult, contrasts_for, registered_methods
+from nof1.analysis.decision import verdict
+from nof1.constants import DEFAULT_SEED
 from nof1.errors import AnalysisError
 from nof1.jsonsafe import json_safe
 from nof1.seeds import task_seed
@@ -33,40 +28,6 @@ if TYPE_CHECKING:
 
     from nof1.data import TrialData
     from nof1.protocol import Decision, Outcome, Protocol
-
-
-def contrasts_for(protocol: Protocol) -> list[Contrast]:
-    """Each treatment against control, then any pairwise contrasts the protocol requests."""
-    out: list[Contrast] = [(t, protocol.control) for t in protocol.treatments]
-    for x, y in protocol.analysis.contrasts:
-        if (x, y) not in out:
-            out.append((x, y))
-    return out
-
-
-def verdict(prob: dict[str, float | None], decision: Decision) -> str | None:
-    """Plain-words verdict from posterior probabilities and the protocol's decision rules.
-
-    ``prob`` holds ``prob_meaningful_benefit``, ``prob_meaningful_harm`` and ``prob_negligible``
-    (P(|effect| < mcid)). Returns None when they are not available.
-
-    Example:
-        >>> from nof1.protocol import Decision
-        >>> verdict({"prob_meaningful_benefit": 0.9, "prob_meaningful_harm": 0.0,
-        ...          "prob_negligible": 0.1}, Decision())
-        'likely meaningful benefit'
-    """
-    pb, ph, pn = (prob.get("prob_meaningful_benefit"), prob.get("prob_meaningful_harm"),
-                  prob.get("prob_negligible"))
-    if pb is None or ph is None:
-        return None
-    if pb >= decision.benefit_prob and ph < decision.harm_prob_max:
-        return VERDICT_BENEFIT
-    if ph >= decision.possible_harm_prob:
-        return VERDICT_HARM
-    if pn is not None and pn >= decision.no_effect_prob:
-        return VERDICT_NO_EFFECT
-    return VERDICT_INCONCLUSIVE
 
 
 @dataclass

@@ -122,7 +122,7 @@ def _setup(trial_data: TrialData, outcome: Outcome | str, contrast: Contrast
 
 
 def _fit_row(data: Any, priors: Any, c: Any, o: Outcome, trial_data: TrialData) -> dict[str, Any]:
-    from nof1.analysis.core import verdict
+    from nof1.analysis.decision import verdict
     from nof1.models.bayes_exact import fit_exact
 
     post = fit_exact(data, priors)
