@@ -63,7 +63,7 @@ def map_participants(
         >>> map_participants(lambda td, seed: len(td.data), series)   # doctest: +SKIP
         {'P01': 70, 'P02': 70}
     """
-    from nof1.pooling import split_series
+    from nof1.trial_data import split_series
 
     seed = DEFAULT_SEED if seed is None else int(seed)
     parts = split_series(trial_data)

@@ -46,6 +46,7 @@ from nof1.data import DataReport, TrialData
 from nof1.errors import AnalysisError, DataError
 from nof1.jsonsafe import json_safe
 from nof1.seeds import task_seed
+from nof1.trial_data import require_series, split_series
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -104,52 +105,6 @@ def series_from_trials(trials: Mapping[str, TrialData]) -> TrialData:
     )
     first = next(iter(trials.values()))
     return TrialData(protocol=first.protocol, data=data, report=report, start=None, source="series")
-
-
-def split_series(trial_data: TrialData) -> dict[str, TrialData]:
-    """Each participant's own :class:`TrialData` (no ``participant`` column), in order.
-
-    Example:
-        >>> parts = split_series(td)          # doctest: +SKIP
-        >>> list(parts)                       # doctest: +SKIP
-        ['P01', 'P02']
-    """
-    _require_series(trial_data, minimum=1)
-    protocol = trial_data.protocol
-    outcome_cols = [o.name for o in protocol.outcomes]
-    out: dict[str, TrialData] = {}
-    pid_col = trial_data.data["participant"].astype(str)
-    for pid in trial_data.participants:
-        d = trial_data.data.loc[pid_col == pid].drop(columns=["participant"]).reset_index(drop=True)
-        trial_rows = d["phase"] == "trial"
-        n_logged = int(d.loc[trial_rows, outcome_cols].notna().any(axis=1).sum())
-        report = DataReport(
-            source=f"{trial_data.source or 'series'}#{pid}", rows_read=int(d["logged"].sum())
-            if "logged" in d else len(d), days_expected=int(trial_rows.sum()), days_logged=n_logged,
-        )
-        report.rows_used = report.rows_read
-        start = None
-        if "date" in d and d["date"].notna().any():
-            start = pd.Timestamp(d["date"].dropna().iloc[0]).date()
-        out[pid] = TrialData(protocol=protocol, data=d, report=report, start=start,
-                             source=report.source)
-    return out
-
-
-def _require_series(trial_data: TrialData, minimum: int = 2) -> None:
-    if "participant" not in trial_data.data.columns:
-        raise DataError(
-            "the log has no 'participant' column: pooling needs a series of trials, one column "
-            "naming the person on each row",
-            source=trial_data.source,
-        )
-    n = len(trial_data.participants)
-    if n < minimum:
-        raise DataError(
-            f"pooling needs at least {minimum} participants, the log has {n}"
-            + (f" ({', '.join(trial_data.participants)})" if n else ""),
-            source=trial_data.source,
-        )
 
 
 # --------------------------------------------------------------------------- summaries
@@ -662,7 +617,7 @@ def pool(
         >>> res = pool(td, seed=1, draws=500, tune=500)                # doctest: +SKIP
         >>> res.population["estimate"], res.new_person["prob_meaningful_benefit"]  # doctest: +SKIP
     """
-    _require_series(trial_data)
+    require_series(trial_data)
     protocol = trial_data.protocol
     o = _check_outcome(protocol, outcome)
     seed = DEFAULT_SEED if seed is None else int(seed)
