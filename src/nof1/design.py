@@ -115,8 +115,6 @@ DESIGN_KEYS: tuple[str, ...] = ("period_days", "pairs", "washout_days", "run_in_
 _PROGRESS = Callable[[str, float], None]
 
 
-
-
 def compare_grid() -> GridSpec:
     """Quadrature grid of the exact Bayesian engine used by :func:`compare` (many designs).
 

@@ -52,16 +52,8 @@ if TYPE_CHECKING:
 _RUN_IN_TOKENS = frozenset({"run-in", "run_in", "runin", "run in", "baseline", "none"})
 
 
-
-
 _DONT_KNOW = frozenset({"don t know", "dont know", "do not know", "dk", "unsure", "not sure",
                         "no idea", "unknown", "dont_know"})
-
-
-
-
-
-
 
 
 class _Ingest(RowSteps):
@@ -101,8 +93,6 @@ class _Ingest(RowSteps):
             return dt.date.fromisoformat(str(start).strip())
         except ValueError:
             raise DataError(f"start '{start}' is not an ISO date; expected YYYY-MM-DD") from None
-
-
 
 
     # ------------------------------------------------------------------ main
@@ -508,10 +498,6 @@ class _Ingest(RowSteps):
             "divided by 100")
         for _, a in plain:
             a.value = a.value / 100
-
-
-
-
 
 
     # ------------------------------------------------------------------ step: alignment
