@@ -50,8 +50,6 @@ if TYPE_CHECKING:
     from nof1.protocol import Outcome, Protocol
 
 _RUN_IN_TOKENS = frozenset({"run-in", "run_in", "runin", "run in", "baseline", "none"})
-
-
 _DONT_KNOW = frozenset({"don t know", "dont know", "do not know", "dk", "unsure", "not sure",
                         "no idea", "unknown", "dont_know"})
 

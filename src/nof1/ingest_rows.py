@@ -55,6 +55,8 @@ def condition_lookup(protocol: Protocol) -> dict[str, str]:
 
 @dataclass
 class Row:
+    """One data row of the log: its physical line, its cells and what was read from them."""
+
     line: int
     cells: list[Any]
     date: dt.date | None = None
