@@ -21,13 +21,10 @@ if TYPE_CHECKING:
 #: Columns a log may have besides the outcomes (matched case-insensitively).
 META_COLUMNS = ("date", "condition", "period", "participant", "adherence", "note", "guess")
 
-
 #: Columns of the log template and of exported schedules: allowed, not checked, not used.
 INFO_COLUMNS = frozenset({
     "day", "phase", "pair", "due", "day_in_period", "label", "code", "washout", "logged",
 })
-
-
 _COLUMN_ALIASES = {"notes": "note", "comment": "note", "comments": "note"}
 
 

@@ -22,40 +22,24 @@ if TYPE_CHECKING:
     pass
 
 MIN_YEAR, MAX_YEAR = 1900, 2199
-
-
 _MONTHS = {
     "jan": 1, "january": 1, "feb": 2, "february": 2, "mar": 3, "march": 3, "apr": 4, "april": 4,
     "may": 5, "jun": 6, "june": 6, "jul": 7, "july": 7, "aug": 8, "august": 8, "sep": 9,
     "sept": 9, "september": 9, "oct": 10, "october": 10, "nov": 11, "november": 11, "dec": 12,
     "december": 12,
 }
-
-
 _WEEKDAYS = frozenset({
     "mon", "monday", "tue", "tues", "tuesday", "wed", "wednesday", "thu", "thur", "thurs",
     "thursday", "fri", "friday", "sat", "saturday", "sun", "sunday",
 })
-
-
 _ORDINAL_SUFFIXES = frozenset({"st", "nd", "rd", "th"})
-
-
 _TIME_RE = re.compile(
     r"^(?P<date>.+?)(?:[ T]+)(?P<h>\d{1,2}):(?P<m>\d{2})(?::(?P<s>\d{2})(?:[.,]\d+)?)?"
     r"\s*(?P<ampm>[AaPp]\.?[Mm]\.?)?\s*(?:Z|UTC|GMT|[+-]\d{2}:?\d{2})?$", re.ASCII
 )
-
-
 _ISO_RE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$", re.ASCII)
-
-
 _YMD_RE = re.compile(r"^(\d{4})([/.])(\d{1,2})\2(\d{1,2})$", re.ASCII)
-
-
 _COMPACT_RE = re.compile(r"^(\d{4})(\d{2})(\d{2})$", re.ASCII)
-
-
 NUMERIC_DMY_RE = re.compile(r"^(\d{1,2})([/.\-])(\d{1,2})\2(\d{4}|\d{2})$", re.ASCII)
 
 

@@ -20,25 +20,14 @@ if TYPE_CHECKING:
 
 Severity = Literal["error", "warning", "info"]
 
-
 #: Cell texts read as "not logged" (compared case-insensitively after stripping whitespace).
 MISSING_TOKENS = frozenset({
     "", "na", "n/a", "n.a.", "nan", "-", "--", "\u2013", "\u2014", "null", "missing", "#n/a", "?", ".",
 })
-
-
 _YES = frozenset({"yes", "y", "true", "t", "taken", "done", "x", "\u2713"})
-
-
 _NO = frozenset({"no", "n", "false", "f", "missed", "skipped"})
-
-
 _NUMBER_RE = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$", re.ASCII)
-
-
 _THOUSANDS_RE = re.compile(r"^[+-]?\d{1,3}(,\d{3})+$", re.ASCII)
-
-
 DECIMAL_COMMA_RE = re.compile(r"^\s*[+-]?\d*,\d+\s*$", re.ASCII)
 
 
