@@ -141,6 +141,28 @@ class JaxModel:
                 for name, v in zip(self.output_names, outs, strict=True)}
 
 
+def jaxify(inputs: Sequence[Any], outputs: Sequence[Any]) -> Callable[..., Any]:
+    """A PyTensor graph as a JAX function of ``inputs``: PyTensor's JAX rewrites, then its JAX
+    dispatch — what ``pymc.sampling.jax.get_jaxified_graph`` does, without importing that
+    module (0.6–1 s: it loads ArviZ's NumPyro converter, and it sets ``XLA_FLAGS`` to 100
+    CPU devices). Shared variables left in the graph become constants."""
+    import pytensor.tensor as pt
+    from pytensor.compile import SharedVariable, mode
+    from pytensor.graph.fg import FunctionGraph
+    from pytensor.graph.replace import clone_replace
+    from pytensor.graph.traversal import graph_inputs
+    from pytensor.link.jax.dispatch import jax_funcify
+
+    outs = list(outputs)
+    shared = [v for v in graph_inputs(outs) if isinstance(v, SharedVariable)]
+    if shared:
+        outs = clone_replace(outs, replace={v: pt.constant(v.get_value(borrow=True))
+                                            for v in shared})
+    fgraph = FunctionGraph(inputs=list(inputs), outputs=outs, clone=True)
+    mode.JAX.optimizer.rewrite(fgraph)
+    return jax_funcify(fgraph)
+
+
 def translate(model: Any, outputs: Sequence[str]) -> JaxModel:
     """Translate ``model`` (log density, starting point, ``outputs``) to JAX, data as arguments.
 
@@ -151,7 +173,6 @@ def translate(model: Any, outputs: Sequence[str]) -> JaxModel:
     import pytensor.tensor as pt
     from pymc.blocking import DictToArrayBijection
     from pymc.initial_point import make_initial_point_expression
-    from pymc.sampling.jax import get_jaxified_graph
     from pytensor.graph.replace import graph_replace
 
     shared = list(model.data_vars)
@@ -160,13 +181,13 @@ def translate(model: Any, outputs: Sequence[str]) -> JaxModel:
     swap = dict(zip(shared, args, strict=True))
     value_vars = model.value_vars
     logp = graph_replace([model.logp()], swap, strict=False)[0]
-    logp_fn = get_jaxified_graph(inputs=[*value_vars, *args], outputs=[logp])
+    logp_fn = jaxify([*value_vars, *args], [logp])
     init = make_initial_point_expression(
         free_rvs=model.free_RVs, rvs_to_transforms=model.rvs_to_transforms,
         initval_strategies=model.rvs_to_initial_values, return_transformed=True)
     init = [pt.as_tensor_variable(v) for v in graph_replace(init, swap, strict=False)]
     try:
-        init_fn = get_jaxified_graph(inputs=args, outputs=init)
+        init_fn = jaxify(args, init)
     except ValueError:
         # Some support points keep a random draw's RNG in the graph (LKJCholeskyCov's sd_dist),
         # which JAX cannot take: evaluate the starting point with PyTensor's Python linker.
@@ -178,7 +199,7 @@ def translate(model: Any, outputs: Sequence[str]) -> JaxModel:
             return init_pt(*[np.asarray(v) for v in data])
     outs = model.replace_rvs_by_values([model[n] for n in outputs])
     outs = graph_replace(outs, swap, strict=False)
-    output_fn = get_jaxified_graph(inputs=[*value_vars, *args], outputs=outs)
+    output_fn = jaxify([*value_vars, *args], outs)
     # The raveling map needs each free variable's shape: from the starting point at the
     # containers' current values (shapes are fixed per structure; dims may hide them).
     ip = init_fn(*[np.asarray(v.get_value()) for v in shared])
