@@ -54,7 +54,7 @@ from __future__ import annotations
 #   exact_batch     fit_exact_batch, ExactBatchResult
 from nof1.models.exact_batch import ExactBatchResult, fit_exact_batch
 from nof1.models.exact_grid import BATCH_GRID, SINGLE_GRID, GridSpec
-from nof1.models.exact_mixture import contrast_summaries, mixture_cdf, mixture_quantile
+from nof1.models.exact_mixture import mixture_cdf, mixture_quantile, mixture_summaries
 from nof1.models.exact_model import (
     PHI_HIGH,
     PHI_LOW,
@@ -78,7 +78,7 @@ __all__ = [
     "GridSpec",
     "ModelPriors",
     "SeriesData",
-    "contrast_summaries",
+    "mixture_summaries",
     "contrast_vector",
     "fit_exact",
     "fit_exact_batch",

@@ -19,7 +19,7 @@ from nof1.models.exact_grid import (
     prepare_series,
     run_grid,
 )
-from nof1.models.exact_mixture import contrast_summaries
+from nof1.models.exact_mixture import mixture_summaries
 from nof1.models.exact_model import FloatArray, ModelPriors
 
 
@@ -129,7 +129,7 @@ def fit_exact_batch(
         b, S = w.shape[0], w.shape[-1]
         m = np.einsum("...k,k->...", ev.beta_mean, c).reshape(b, -1, S)
         s = np.sqrt(np.einsum("...kl,k,l->...", ev.beta_cov, c, c)).reshape(b, -1, S)
-        out = contrast_summaries(w.reshape(b, -1, S), m, s, ci_level=ci_level, better=better, mcid=mcid)
+        out = mixture_summaries(w.reshape(b, -1, S), m, s, ci_level=ci_level, better=better, mcid=mcid)
         out["phi_median"] = cell_quantile(0.5, w.sum(axis=(2, 3)), phi_ax.edges)
         if z_ax is None:
             out["tau_median"] = np.full(b, float(priors.tau_fixed or 0.0))

@@ -21,7 +21,7 @@ from nof1.models.exact_grid import (
     prepare_series,
     run_grid,
 )
-from nof1.models.exact_mixture import contrast_summaries, mixture_cdf, single_mixture_summaries
+from nof1.models.exact_mixture import mixture_cdf, mixture_summaries, single_mixture_summaries
 from nof1.models.exact_model import FloatArray, ModelPriors, SeriesData
 
 
@@ -69,7 +69,7 @@ class ExactPosterior:
         c = np.eye(self.priors.n_treatments)[0] if c is None else np.asarray(c, dtype=float)
         w, m, s = self.contrast_mixture(c)
         if self._cell_index.size != w.size:  # no cell structure: the general path
-            out = contrast_summaries(w[None, :, None], m[None, :, None], s[None, :, None],
+            out = mixture_summaries(w[None, :, None], m[None, :, None], s[None, :, None],
                              ci_level=ci_level, better=better, mcid=mcid)
             return {k: (None if v is None else float(v[0])) for k, v in out.items()}
         return single_mixture_summaries(w, m, s, self._cell_index, ci_level=ci_level, better=better, mcid=mcid)
