@@ -29,6 +29,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from nof1.formatting import fmt_p, fmt_prob
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
@@ -579,7 +581,7 @@ def effect_posterior(method_result: MethodResult, outcome: Outcome, ax: Axes | N
                        ("prob_meaningful_harm", "P(meaningful harm)")):
         value = extras.get(key)
         if value is not None:
-            lines.append(f"{words} = {_pct(value)}")
+            lines.append(f"{words} = {fmt_prob(value)}")
     if lines:
         ax.text(0.98 if box_right else 0.02, 0.97, "\n".join(lines), transform=ax.transAxes,
                 ha="right" if box_right else "left", va="top", fontsize=9,
@@ -589,16 +591,6 @@ def effect_posterior(method_result: MethodResult, outcome: Outcome, ax: Axes | N
     if mcid or summary.get("ci_low") is not None:
         _legend_below(ax, ncol=2)
     return fig
-
-
-def _pct(p: float) -> str:
-    """A probability in words-friendly percent: '<1%' and '>99%' at the ends."""
-    p = float(p)
-    if p < 0.01:
-        return "<1%" if p > 0 else "0%"
-    if p > 0.99:
-        return ">99%" if p < 1 else "100%"
-    return f"{p:.0%}"
 
 
 # --------------------------------------------------------------------------- forest
@@ -615,7 +607,7 @@ def _effect_rows(methods: Mapping[str, MethodResult]) -> tuple[list[tuple[str, f
             value = "" if r.estimate is None else f"{r.estimate:.2f}"
             ci = (f" [{r.ci_low:.2f}, {r.ci_high:.2f}]"
                   if r.ci_low is not None and r.ci_high is not None else "")
-            p = f", p = {_fmt_p(r.p_value)}" if r.p_value is not None else ""
+            p = f", p = {fmt_p(r.p_value)}" if r.p_value is not None else ""
             notes.append(f"{name}: {value}{ci}{p} (index, not in outcome units)")
             continue
         if scale in _LATENT_SCALES:
@@ -630,7 +622,7 @@ def _effect_rows(methods: Mapping[str, MethodResult]) -> tuple[list[tuple[str, f
             continue
         if r.estimate is None:
             if r.p_value is not None:
-                notes.append(f"{name}: p = {_fmt_p(r.p_value)} (a test, no estimate)")
+                notes.append(f"{name}: p = {fmt_p(r.p_value)} (a test, no estimate)")
             continue
         kind = "bayes" if "prob_benefit" in r.extras else "classical"
         rows.append((name, float(r.estimate), _opt(r.ci_low), _opt(r.ci_high), kind))
@@ -657,14 +649,6 @@ def forest_data(analysis_result: AnalysisResult, outcome: str, *, contrast: str 
 
 def _opt(v: Any) -> float | None:
     return None if v is None else float(v)
-
-
-def _fmt_p(p: float | None) -> str:
-    if p is None:
-        return "–"
-    if p < 0.001:
-        return "<0.001"
-    return f"{p:.3f}" if p < 0.1 else f"{p:.2f}"
 
 
 @_styled

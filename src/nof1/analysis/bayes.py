@@ -51,9 +51,10 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from nof1._version import __version__
-from nof1.analysis.base import Contrast, MethodResult, _clean, register_method
+from nof1.analysis.base import Contrast, MethodResult, register_method
 from nof1.analysis.classical import trend_on as _trend_on
 from nof1.constants import CI_LEVEL
+from nof1.jsonsafe import json_safe
 from nof1.models.bayes_exact import (
     ModelPriors,
     SeriesData,
@@ -262,7 +263,7 @@ class BayesFit:
         Exact (mixture) for the exact engine, from the draws for PyMC. Defaults come from the
         attributes stored with the fit (ci_level, better, mcid).
         """
-        from nof1.models.bayes_exact import _summaries
+        from nof1.models.exact_mixture import mixture_summaries
 
         ci_level = float(self.attrs.get("ci_level", CI_LEVEL) if ci_level is None else ci_level)
         better = str(self.attrs.get("better", "lower") if better is None else better)
@@ -275,7 +276,7 @@ class BayesFit:
             w, mean, cov = mix
             mm = mean @ c
             ss = np.sqrt(np.einsum("ckl,k,l->c", cov, c, c))
-            out = _summaries(w[None, :, None], mm[None, :, None], ss[None, :, None],
+            out = mixture_summaries(w[None, :, None], mm[None, :, None], ss[None, :, None],
                              ci_level=ci_level, better=better, mcid=mcid)
             return {k: (None if v is None else float(v[0])) for k, v in out.items()}
         return _draw_summary(self.effect_draws(contrast), ci_level=ci_level, better=better, mcid=mcid)
@@ -316,7 +317,7 @@ class BayesFit:
         protocol fingerprint, data hash, seed, engine, priors and the nof1/PyMC/ArviZ versions."""
         path = Path(path)
         tree = self.tree.copy()
-        attrs = {k: (v if isinstance(v, str) else json.dumps(_clean(v)))
+        attrs = {k: (v if isinstance(v, str) else json.dumps(json_safe(v)))
                  for k, v in self.attrs.items() if v is not None}
         attrs.update({"engine": self.engine, "outcome": self.outcome, "control": self.control,
                       "treatments": json.dumps(self.treatments), "contrast": json.dumps(list(self.contrast))})
