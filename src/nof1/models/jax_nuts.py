@@ -55,6 +55,9 @@ def jax() -> Any:
     import jax as _jax
 
     _jax.config.update("jax_enable_x64", True)
+    # with a persistent compilation cache (JAX_COMPILATION_CACHE_DIR), keep every program, not
+    # only those that took over a second to compile: a new process then compiles nothing
+    _jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     return _jax
 
 
