@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from nof1.errors import AnalysisError
 
 if TYPE_CHECKING:
-    pass
+    from nof1.analysis.effect import Effect, Scale
 
 Contrast = tuple[str, str]  # (treatment key, control key): effect = treatment minus control
 
@@ -53,8 +53,11 @@ class MethodResult:
     """The result of one method on one outcome for one contrast.
 
     ``estimate``, ``ci_low`` and ``ci_high`` are effects on the sign convention (treatment minus
-    control, outcome units unless ``extras['scale']`` says otherwise). A method that cannot run
-    has ``available=False`` and a ``reason``, and no numbers.
+    control) on the scale ``extras['scale']`` names, one of the closed set
+    :data:`nof1.analysis.effect.SCALES` (any other word is refused; every registered method sets
+    one — see :mod:`nof1.analysis.effect`). :attr:`effect` is that effect with its scale,
+    :meth:`outcome_effect` its conversion to the outcome's own scale. A method that cannot run has
+    ``available=False`` and a ``reason``, and no numbers.
     """
 
     method: str
@@ -74,6 +77,13 @@ class MethodResult:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "extras", MappingProxyType(dict(self.extras)))
+        if "scale" in self.extras:
+            from nof1.analysis.effect import get_scale
+
+            try:
+                get_scale(self.extras["scale"])
+            except ValueError as err:
+                raise ValueError(f"{self.method}: {err}") from None
         if self.available:
             for name in ("estimate", "ci_low", "ci_high", "p_value"):
                 v = getattr(self, name)
@@ -89,6 +99,53 @@ class MethodResult:
     @property
     def contrast_label(self) -> str:
         return f"{self.contrast[0]}-{self.contrast[1]}"
+
+    @property
+    def scale(self) -> Scale:
+        """The :class:`~nof1.analysis.effect.Scale` of ``estimate`` (``outcome`` when not given).
+
+        Example:
+            >>> MethodResult("nap", "pain", ("B", "A"), estimate=0.8, extras={"scale": "nap"}).scale.kind
+            'index'
+        """
+        from nof1.analysis.effect import get_scale
+
+        return get_scale(self.extras.get("scale", "outcome"))
+
+    @property
+    def effect(self) -> Effect:
+        """The method's effect (estimate and interval) on its own scale.
+
+        Example:
+            >>> r = MethodResult("welch_naive", "pain", ("B", "A"), estimate=-1.0, ci_low=-1.7,
+            ...                  ci_high=-0.3, ci_level=0.95, extras={"scale": "outcome"})
+            >>> r.effect.scale.name, r.effect.excludes_null
+            ('outcome', True)
+        """
+        from nof1.analysis.effect import Effect
+
+        def f(v: Any) -> float | None:
+            return None if v is None else float(v)
+
+        return Effect(f(self.estimate), f(self.ci_low), f(self.ci_high), self.ci_level, self.scale)
+
+    def outcome_effect(self) -> Effect | None:
+        """The effect on the outcome's own scale: the estimate itself on the ``outcome`` scale,
+        the reported outcome-scale difference of a model-scale result (the one the MCID applies
+        to first), None for an index or when the result has none or is unavailable.
+
+        Example:
+            >>> r = MethodResult("bayes", "pain", ("B", "A"), estimate=-0.9, ci_low=-1.6, ci_high=-0.2,
+            ...     extras={"scale": "logit", "mcid_scale": "rating_difference",
+            ...             "rating_difference": {"estimate": -0.8, "ci_low": -1.5, "ci_high": -0.1}})
+            >>> e = r.outcome_effect(); e.name, e.estimate
+            ('rating_difference', -0.8)
+        """
+        if not self.available:
+            return None
+        from nof1.analysis.effect import outcome_effect
+
+        return outcome_effect(self.estimate, self.ci_low, self.ci_high, self.ci_level, self.extras)
 
     def to_dict(self) -> dict[str, Any]:
         """The method's entry in the interface JSON."""
@@ -202,7 +259,7 @@ BUILTIN_METHOD_MODULES = (
     "nof1.analysis.randomization",
     "nof1.analysis.nonoverlap",
     "nof1.analysis.bayes",
-    "nof1.analysis.discrete",
+    "nof1.analysis.discrete_glm",
 )
 
 

@@ -24,9 +24,9 @@ autocorrelation. ``MethodResult.fit`` is a :class:`BayesFit` (posterior as an Ar
 ``save``/:func:`load_fit`).
 
 Ordinal, count and binary outcomes are dispatched to
-:func:`nof1.analysis.discrete.fit_bayes_discrete`, and weekly/sparse continuous outcomes (at most
+:func:`nof1.analysis.discrete_bayes.fit_bayes_discrete`, and weekly/sparse continuous outcomes (at most
 two measurements per period, where onset cannot be identified) to
-:func:`nof1.analysis.discrete.fit_period_level`.
+:func:`nof1.analysis.discrete_periods.fit_period_level`.
 
 Example:
     >>> import nof1
@@ -53,6 +53,7 @@ from numpy.typing import NDArray
 from nof1._version import __version__
 from nof1.analysis.base import Contrast, MethodResult, _clean, register_method
 from nof1.analysis.classical import trend_on as _trend_on
+from nof1.analysis.effect import decision_probabilities
 from nof1.constants import CI_LEVEL
 from nof1.models.bayes_exact import (
     ModelPriors,
@@ -379,19 +380,11 @@ def _draw_summary(draws: NDArray[np.float64], *, ci_level: float, better: str, m
                   ) -> dict[str, float | None]:
     a = (1 - ci_level) / 2
     lo, med, hi = np.quantile(draws, [a, 0.5, 1 - a])
-    below = float(np.mean(draws < 0))
     out: dict[str, float | None] = {
         "estimate": float(med), "ci_low": float(lo), "ci_high": float(hi),
         "posterior_mean": float(np.mean(draws)), "posterior_sd": float(np.std(draws, ddof=1)),
-        "prob_benefit": below if better == "lower" else 1 - below,
     }
-    if mcid is None:
-        out.update(prob_meaningful_benefit=None, prob_meaningful_harm=None, prob_negligible=None)
-    else:
-        low, high = float(np.mean(draws < -mcid)), float(np.mean(draws > mcid))
-        ben, harm = (low, high) if better == "lower" else (high, low)
-        out.update(prob_meaningful_benefit=ben, prob_meaningful_harm=harm,
-                   prob_negligible=float(np.mean(np.abs(draws) < mcid)))
+    out.update(decision_probabilities(draws, better, mcid))
     return out
 
 
@@ -515,18 +508,19 @@ def bayes(
     name = "bayes"
     adjust_for = adjustment_for(protocol, o, trial_data) if adjust else []
     if o.type != "continuous" or _sparse(trial_data, o):
-        from nof1.analysis import discrete
+        from nof1.analysis.discrete_bayes import fit_bayes_discrete
+        from nof1.analysis.discrete_periods import fit_period_level
 
         kw = {k: v for k, v in (("draws", draws), ("tune", tune), ("chains", chains),
                                 ("carryover", carryover), ("trend", trend)) if v is not None}
         if o.type != "continuous":
-            return discrete.fit_bayes_discrete(trial_data, o, contrast, ci_level=ci_level, seed=seed,
+            return fit_bayes_discrete(trial_data, o, contrast, ci_level=ci_level, seed=seed,
                                                washout_days=washout_days, adjust=adjust, **kw,
                                                **options)
         kw.pop("carryover", None)
         for k in ("draws", "tune", "chains"):
             kw.pop(k, None)
-        return discrete.fit_period_level(trial_data, o, contrast, ci_level=ci_level, seed=seed,
+        return fit_period_level(trial_data, o, contrast, ci_level=ci_level, seed=seed,
                                          washout_days=washout_days, **kw, **options)
     t, c = contrast
     for key in (t, c):

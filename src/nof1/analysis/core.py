@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from nof1._version import __version__
 from nof1.analysis.base import Contrast, MethodResult, _clean, registered_methods
+from nof1.analysis.effect import VERDICT_KEYS
 from nof1.constants import (
     DEFAULT_SEED,
     VERDICT_BENEFIT,
@@ -47,7 +48,8 @@ def verdict(prob: dict[str, float | None], decision: Decision) -> str | None:
     """Plain-words verdict from posterior probabilities and the protocol's decision rules.
 
     ``prob`` holds ``prob_meaningful_benefit``, ``prob_meaningful_harm`` and ``prob_negligible``
-    (P(|effect| < mcid)). Returns None when they are not available.
+    (P(|effect| <= mcid)), as :func:`nof1.analysis.effect.decision_probabilities` computes them
+    (:data:`~nof1.analysis.effect.VERDICT_KEYS`). Returns None when they are not available.
 
     Example:
         >>> from nof1.protocol import Decision
@@ -55,8 +57,7 @@ def verdict(prob: dict[str, float | None], decision: Decision) -> str | None:
         ...          "prob_negligible": 0.1}, Decision())
         'likely meaningful benefit'
     """
-    pb, ph, pn = (prob.get("prob_meaningful_benefit"), prob.get("prob_meaningful_harm"),
-                  prob.get("prob_negligible"))
+    pb, ph, pn = (prob.get(k) for k in VERDICT_KEYS)
     if pb is None or ph is None:
         return None
     if pb >= decision.benefit_prob and ph < decision.harm_prob_max:
@@ -158,7 +159,7 @@ class AnalysisResult:
         """Prior (and, for the primary, onset) sensitivity of an available continuous bayes result."""
         r = methods.get("bayes")
         o = self.protocol.outcome(outcome)
-        if r is None or not r.available or o.type != "continuous" or r.extras.get("scale") != "outcome":
+        if r is None or not r.available or o.type != "continuous" or not r.scale.in_outcome_units:
             return {}
         out = {"prior_sensitivity": self.prior_sensitivity(outcome, contrast).to_dict()}
         if o.role == "primary":
@@ -344,8 +345,9 @@ def _methods_for(outcome: Outcome, requested: list[str] | None, registry: dict) 
 
 
 def _verdict_from(by_method: dict[str, MethodResult], decision: Decision) -> str | None:
+    """The verdict of the first available result with decision probabilities (``bayes`` first)."""
     for name in ("bayes", *by_method):
         r = by_method.get(name)
-        if r is not None and r.available and "prob_meaningful_benefit" in r.extras:
+        if r is not None and r.available and VERDICT_KEYS[0] in r.extras:
             return verdict(dict(r.extras), decision)
     return None
