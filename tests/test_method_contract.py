@@ -1,8 +1,8 @@
 """The effect contract over the whole method registry (issue 18).
 
 Like lifelines' suite over all fitters: every registered method × every outcome type it declares ×
-a few awkward data sets (a typical trial, gaps, a condition with no data, a constant outcome, one
-period, one pair). Whatever the data, a method
+a few awkward data sets (a typical trial, gaps, two measurements a period, a condition with no
+data, a constant outcome, one period, one pair). Whatever the data, a method
 
 * never raises and emits no numpy warning;
 * when unavailable, says why (a plain sentence);
@@ -47,7 +47,7 @@ PERIOD, WASHOUT = 7, 2
 OPTIONS = {"draws": 200, "tune": 200, "chains": 2}
 CONTRAST = ("B", "A")
 OUTCOME_TYPES = ("continuous", "ordinal", "count", "binary")
-DATASETS = ("typical", "gaps", "no_data_for_B", "constant", "one_period", "one_pair")
+DATASETS = ("typical", "gaps", "weekly", "no_data_for_B", "constant", "one_period", "one_pair")
 
 
 @cache
@@ -86,6 +86,9 @@ def values(outcome_type: str, dataset: str) -> np.ndarray:
     if dataset == "gaps":
         y[::3] = np.nan
         y[9:13] = np.nan
+    elif dataset == "weekly":            # two measurements a period: the period-level fit
+        y[(np.arange(cond.size) % PERIOD) < 4] = np.nan
+        y[(np.arange(cond.size) % PERIOD) == 5] = np.nan
     elif dataset == "no_data_for_B":
         y[cond == "B"] = np.nan
     elif dataset == "constant":
