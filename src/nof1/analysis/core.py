@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from nof1._version import __version__
-from nof1.analysis.base import Contrast, MethodResult, _clean, registered_methods
+from nof1.analysis.base import Contrast, MethodResult, json_safe, registered_methods
 from nof1.analysis.effect import VERDICT_KEYS
 from nof1.constants import (
     DEFAULT_SEED,
@@ -224,7 +224,7 @@ class AnalysisResult:
             if not key.startswith("_"):
                 out[key] = value
         out["reproducibility"] = self.reproducibility()
-        return _clean(out)
+        return json_safe(out)
 
     def reproducibility(self) -> dict[str, Any]:
         """Versions, seed, protocol fingerprint and data hash needed to repeat the analysis."""
