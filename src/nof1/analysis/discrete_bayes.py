@@ -419,10 +419,13 @@ def fit_bayes_discrete(
 
     data = DiscreteData(y=codes, t=data.t, x_fixed=data.x_fixed, jump_t=data.jump_t,
                         jump_du=data.jump_du, trend=data.trend, covariates=z)
+    # an unadjusted refit keeps the adjusted model's covariate columns, as zeros: the same
+    # compiled program, the unadjusted posterior (see fit_discrete's covariate_slots)
+    slots = len(adjustment_for(protocol, o, trial_data))
     kwargs = dict(n_categories=n_cat, carryover=spec.carryover == "model",
                   autocorrelation=bool(autocorrelation), trend=spec.trend, draws=draws,
                   tune=int(tune), chains=int(chains), seed=seed, target_accept=target_accept,
-                  cores=cores)
+                  cores=cores, covariate_slots=slots)
     c = spec.contrast_vector(contrast)
     notes = list(spec.notes)
     try:
