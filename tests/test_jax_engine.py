@@ -3,6 +3,7 @@ against independent computations (grids, PyMC's own NUTS), same seed same draws.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -297,4 +298,60 @@ def test_discrete_same_seed_same_draws_and_one_program_per_bucket() -> None:
     assert not np.array_equal(first.beta, other.beta)
     assert other.diagnostics["compiled_from_cache"] is True
     comp = dp._CACHE[first.structure]
-    assert comp.jax_model.samplers[(200, 200, 0.9)]._cache_size() == 1
+    assert len(comp.jax_model.samplers[(200, 200, 0.9)].traces) == 1
+
+
+def test_chains_in_parallel_give_the_draws_of_chains_run_alone() -> None:
+    """A chain's draws depend only on its seed and start: run one at a time (width 1), two at
+    once on two devices, or as the plain single-chain program, the draws are the same bits."""
+    from nof1.models import discrete_pymc as dp
+    from nof1.models.jax_nuts import chain_devices, jax, jittered_starts, run_chains, sample
+
+    rng = np.random.default_rng(3)
+    y = (rng.random(56) < 0.3 + 0.3 * ABAB).astype(float)
+    data = dp.DiscreteData.from_daily(y=y, day=np.arange(1, 57), u=ABAB[:, None])
+    post = dp.fit_discrete("binary", data, draws=100, tune=100, seed=2)
+    jm = dp._CACHE[post.structure].jax_model
+    values = dp._data_values(data, post.diagnostics["n_pad"])
+    args = jm.args({**values, "alpha_mean": np.asarray(0.0)})
+    starts = jittered_starts(jm, args, 3, np.random.default_rng(5))
+    kw = {"starts": starts, "seeds": [11, 12, 13], "tune": 100, "draws": 100}
+    alone = sample(jm, args, parallel=1, **kw)
+    together = sample(jm, args, parallel=2, **kw)
+    assert np.array_equal(alone.positions, together.positions)
+    assert np.array_equal(alone.tree_size, together.tree_size)
+    run = jm.samplers[(100, 100, 0.9)]
+    plain = run(jax().random.PRNGKey(12), jax().numpy.asarray(starts[1]), args)
+    assert np.array_equal(np.asarray(plain[0]), alone.positions[1])
+    assert run_chains(run, args, starts[:1], [11], parallel=4)[0][0].shape == (100, jm.dim)
+    # on a CPU, as many chains at once as there are cores (whoever asked JAX for devices)
+    import os
+    assert chain_devices() == max(1, min(os.cpu_count() or 1, jax().local_device_count()))
+
+
+def test_unadjusted_refit_shares_the_adjusted_program_and_posterior() -> None:
+    """Zero covariate columns leave δ at its prior: the other parameters' posterior is the
+    model without covariates (checked against a fit of that model), and the unadjusted refit
+    of an adjusted analysis reuses the adjusted model's compiled program."""
+    from nof1.models import discrete_pymc as dp
+
+    rng = np.random.default_rng(21)
+    day = np.arange(1, 57)
+    z = rng.normal(size=(56, 1))
+    eta = -1.0 * ABAB + 0.8 * z[:, 0] + rng.normal(0, 0.5, 56)
+    y = np.clip(np.round(eta + 2.5), 0, 5)
+    plain = dp.DiscreteData.from_daily(y=y, day=day, u=ABAB[:, None])
+    adjusted = dataclasses.replace(plain, covariates=z)
+    kw = {"n_categories": 6, "draws": 600, "tune": 400, "seed": 4}
+    adj = dp.fit_discrete("ordinal", adjusted, **kw)
+    slotted = dp.fit_discrete("ordinal", plain, covariate_slots=1, **kw)
+    alone = dp.fit_discrete("ordinal", plain, **kw)
+    assert slotted.structure == adj.structure and slotted.diagnostics["compiled_from_cache"]
+    assert alone.structure.n_covariates == 0
+    # δ of the zero column is its prior N(0, COVARIATE_SD)
+    assert abs(np.std(slotted.flat("delta")) - dp.COVARIATE_SD) < 0.1 * dp.COVARIATE_SD
+    b1, b2 = slotted.flat("beta")[:, 0], alone.flat("beta")[:, 0]
+    se = np.hypot(b1.std(), b2.std()) / np.sqrt(300)     # ESS ~ a quarter of the draws
+    assert abs(b1.mean() - b2.mean()) < 4 * se
+    for q in (0.05, 0.5, 0.95):
+        assert abs(np.quantile(b1, q) - np.quantile(b2, q)) < 0.2 * b2.std()

@@ -24,8 +24,9 @@ Makefile does), series are padded to a multiple of 32 days (padding rows add a c
 log density, nothing else) so that outcomes of similar length share the compiled sampler, and a
 new data set is just a new argument. Why not PyMC's own NUTS: its log density is compiled by numba,
 which took 20 s on an empty compile cache for this model; the JAX program is traced and compiled in about 3.5 s.
-The chains run one after the other in this process (a chain of 2,000 iterations takes 0.2-0.4 s;
-JAX's thread pools make forking unsafe). PyMC and JAX are imported inside the functions
+The chains run in this process, one per device at once (one CPU device per core;
+:func:`nof1.models.jax_nuts.run_chains`; a chain of 2,000 iterations takes 0.2-0.4 s; JAX's
+thread pools make forking unsafe). PyMC and JAX are imported inside the functions
 (``import nof1`` stays light).
 
 Example:
@@ -134,11 +135,10 @@ def _structure(data: SeriesData, priors: ModelPriors) -> tuple[int, int, bool]:
 
 
 def _jax() -> Any:
-    """JAX in double precision (imported on first use)."""
-    import jax
+    """JAX in double precision (imported on first use; :func:`nof1.models.jax_nuts.jax`)."""
+    from nof1.models.jax_nuts import jax
 
-    jax.config.update("jax_enable_x64", True)
-    return jax
+    return jax()
 
 
 def _build(K: int, p_n: int, tau_free: bool) -> _Compiled:
@@ -319,8 +319,8 @@ def fit_pymc(
         draws, tune, chains: NUTS settings (``tune`` warm-up iterations with Stan's windowed
             adaptation of step size and diagonal mass matrix, then ``draws`` kept draws).
         seed: random seed (starting points and sampling); the draws depend only on it.
-        cores: accepted for compatibility and ignored: the chains run one after the other in
-            this process (each is one compiled program, a fraction of a second).
+        cores: accepted for compatibility and ignored: the chains run in this process, one
+            per device at once (each is one compiled program, a fraction of a second).
         target_accept: NUTS's target acceptance rate during adaptation.
 
     Returns:
@@ -349,11 +349,11 @@ def fit_pymc(
     inits = _initvals(data, priors, (data.y - center) / scale, chains, rng)
     starts = [_to_unconstrained(comp, d, priors) for d in inits]
     chain_seeds = [int(v) for v in rng.integers(2**31, size=chains)]
+    from nof1.models.jax_nuts import run_chains
+
     run = _sampler(comp, int(tune), int(draws), float(target_accept))
-    results = [run(jax.random.PRNGKey(s), jax.numpy.asarray(q0), args)
-               for s, q0 in zip(chain_seeds, starts, strict=True)]
-    pos, div, n_steps, depth, step_size = (np.stack([np.asarray(r[i]) for r in results])
-                                           for i in range(5))
+    results = run_chains(run, args, starts, chain_seeds)
+    pos, div, n_steps, depth, step_size = (np.stack([r[i] for r in results]) for i in range(5))
     raw = _from_unconstrained(comp, pos, priors)
     new = {}
     alpha = raw["alpha"]  # (chain, draw, p_n), standardised

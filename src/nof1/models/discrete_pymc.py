@@ -76,6 +76,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import threading
 import time
@@ -585,13 +586,14 @@ def fit_discrete(
     target_accept: float = 0.9,
     cores: int | None = None,
     centre: bool | None = None,
+    covariate_slots: int = 0,
 ) -> DiscretePosterior:
     """Sample the posterior of an ordinal, count or binary series with NUTS.
 
     ``carryover=False`` fixes τ = 0 (uses ``data.x_fixed``); ``autocorrelation=False`` drops the
     latent AR(1) term (days independent given the exposure). The model translated to JAX is
     cached per structure and its sampler compiled once per padded length, so refits only pay for
-    sampling. The chains run one after the other (BlackJAX NUTS, :mod:`nof1.models.jax_nuts`);
+    sampling. The chains run one per device at once (BlackJAX NUTS, :mod:`nof1.models.jax_nuts`);
     ``cores`` is accepted for compatibility and ignored. The draws depend only on ``seed``.
 
     ``centre`` (default: on, except with the uniform cut-point prior) subtracts the mean exposure
@@ -600,6 +602,11 @@ def fit_discrete(
     those at the mean exposure; :attr:`DiscretePosterior.xbar` holds the shift, and
     :meth:`DiscretePosterior.reference_eta` gives the latent level of each condition relative to
     them.
+
+    ``covariate_slots``: the model has at least this many covariate columns; data with fewer
+    get columns of zeros. A zero column leaves its coefficient δ at its prior, independent of
+    everything else, so the posterior of every other parameter is exactly that of the model
+    without it: an unadjusted refit of an adjusted analysis shares its compiled program.
 
     Example:
         >>> post = fit_discrete("binary", data, n_categories=0, draws=300, tune=300,
@@ -620,6 +627,10 @@ def fit_discrete(
         raise ValueError("counts and yes/no outcomes must be >= 0")
     if family == "binary" and data.y.max() > 1:
         raise ValueError("yes/no outcomes must be 0 or 1")
+    if data.n_covariates < covariate_slots:
+        zeros = np.zeros((data.n, int(covariate_slots) - data.n_covariates))
+        data = dataclasses.replace(data, covariates=zeros if data.covariates is None else
+                                   np.hstack([np.asarray(data.covariates, dtype=float), zeros]))
     n_pad = _pad_length(data.n)
     structure = ModelStructure(
         family=family, n_categories=int(n_categories) if family == "ordinal" else 0,

@@ -12,9 +12,11 @@ deterministics) are translated the same way.
 Sampling (:func:`sample`): each chain is one compiled program — Stan's windowed warm-up (a fast
 window adapting the step size by dual averaging, doubling slow windows estimating a diagonal
 mass matrix by Welford's algorithm, a final fast window) built from BlackJAX's adaptation pieces,
-then NUTS draws, all in one ``lax.scan`` over the same NUTS kernel. The chains run one after the
-other in this process (no forking: JAX's thread pools make ``fork`` unsafe), so the draws depend
-only on the seeds. Nothing assumes a CPU: where JAX sees a GPU, the same programs run there.
+then NUTS draws, all in one ``lax.scan`` over the same NUTS kernel. The chains run in this
+process (no forking: JAX's thread pools make ``fork`` unsafe), one per device at once: when nof1
+imports JAX, it asks XLA for one CPU device per core (``--xla_force_host_platform_device_count``),
+so two chains on two cores take the time of one. A chain's draws depend only on its seed and
+start, not on how many ran beside it. Nothing assumes a CPU: where JAX sees a GPU, the same programs run there.
 
 ``JAX_COMPILATION_CACHE_DIR`` (set by the Makefile) keeps the compiled programs between runs;
 the numbers are the same with a cold or a warm cache (``benchmarks/bench_reproducibility.py``).
@@ -33,17 +35,40 @@ Example:
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-__all__ = ["JaxModel", "Samples", "jax", "sample", "sampler", "translate"]
+__all__ = ["JaxModel", "Samples", "chain_devices", "jax", "run_chains", "sample", "sampler",
+           "translate"]
+
+
+#: Most CPU devices JAX is asked for (one per core) when nof1 imports it first: chains run in
+#: parallel, one per device (:func:`sample`).
+MAX_CHAIN_DEVICES: int = 8
+
+
+def _request_cpu_devices() -> None:
+    """Ask XLA for one host (CPU) device per core, up to :data:`MAX_CHAIN_DEVICES`, so that
+    chains run in parallel. Only possible before JAX starts its backend: when JAX is already
+    imported (by the user), nothing changes and the chains run one device at a time."""
+    if "jax" in sys.modules:
+        return
+    flags = os.environ.get("XLA_FLAGS", "")
+    if "xla_force_host_platform_device_count" in flags:
+        return
+    n = max(1, min(os.cpu_count() or 1, MAX_CHAIN_DEVICES))
+    os.environ["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={n}".strip()
 
 
 def jax() -> Any:
-    """JAX in double precision (imported on first use)."""
+    """JAX in double precision (imported on first use; one CPU device per core when nof1
+    imports it first)."""
+    _request_cpu_devices()
     import jax as _jax
 
     _jax.config.update("jax_enable_x64", True)
@@ -176,7 +201,10 @@ def sampler(jm: Any, tune: int, draws: int, target_accept: float) -> Callable[..
     dual-averaging mean), built from BlackJAX's own adaptation pieces. Warm-up and draws are one
     ``lax.scan`` over the same NUTS kernel (adaptation frozen after warm-up), so the kernel is
     compiled once, not twice. Compiled on first call for each data shape; cached per
-    (tune, draws, target_accept).
+    (tune, draws, target_accept). ``run.parallel`` is the same chain mapped over devices
+    (``jax.pmap``; leading axis of ``key`` and ``q0`` = one chain per device), which
+    :func:`sample` uses; ``run.traces`` lists the data shapes of each compilation (one per
+    data shape and group width).
     """
     key = (tune, draws, target_accept)
     if key in jm.samplers:
@@ -198,8 +226,10 @@ def sampler(jm: Any, tune: int, draws: int, target_accept: float) -> Callable[..
     mm_init, mm_update, mm_final = mass_matrix_adaptation(True)
     da_init, da_update, da_final = dual_averaging_adaptation(target_accept)
 
-    @j.jit
-    def run(rng_key: Any, q0: Any, data: tuple[Any, ...]) -> tuple[Any, ...]:
+    traces: list[tuple] = []
+
+    def chain(rng_key: Any, q0: Any, data: tuple[Any, ...]) -> tuple[Any, ...]:
+        traces.append(tuple(np.shape(d) for d in data))   # runs once per compilation
         logdensity = jm.logdensity(data)
 
         def body(carry: Any, xs: Any) -> tuple[Any, tuple[Any, ...]]:
@@ -230,8 +260,40 @@ def sampler(jm: Any, tune: int, draws: int, target_accept: float) -> Callable[..
         (_, _, _, eps), (pos, div, n_steps, depth) = j.lax.scan(body, carry, xs)
         return pos[tune:], div[tune:], n_steps[tune:], depth[tune:], eps
 
+    run = j.jit(chain)
+    run.parallel = j.pmap(chain, in_axes=(0, 0, None))
+    run.traces = traces
     jm.samplers[key] = run
     return run
+
+
+def chain_devices() -> int:
+    """How many chains run at once: JAX's local devices, on a CPU at most one per core (nof1
+    asks for one per core when it imports JAX first; PyMC's JAX module asks for 100)."""
+    j = jax()
+    n = int(j.local_device_count())
+    if j.default_backend() == "cpu":
+        n = min(n, os.cpu_count() or 1)
+    return max(1, n)
+
+
+def run_chains(run: Any, args: tuple[Any, ...], starts: Sequence[np.ndarray],
+               seeds: Sequence[int], parallel: int | None = None) -> list[tuple[np.ndarray, ...]]:
+    """Run one chain per (start, seed) with a :func:`sampler` program, ``parallel`` at a time
+    (default :func:`chain_devices`), each chain on its own device (``pmap``). The draws of a
+    chain depend only on its seed and start: the same whether it ran alone or beside others
+    (``tests/test_jax_engine.py`` checks this bit for bit)."""
+    j = jax()
+    width = max(1, min(int(parallel or chain_devices()), len(seeds)))
+    out: list[tuple[np.ndarray, ...]] = []
+    for lo in range(0, len(seeds), width):
+        group = list(range(lo, min(lo + width, len(seeds))))
+        keys = j.numpy.stack([j.random.PRNGKey(int(seeds[i])) for i in group])
+        q0 = j.numpy.asarray(np.stack([np.asarray(starts[i], dtype=float) for i in group]))
+        res = run.parallel(keys, q0, args)
+        arrays = [np.asarray(r) for r in res]
+        out.extend(tuple(a[g] for a in arrays) for g in range(len(group)))
+    return out
 
 
 @dataclass
@@ -264,8 +326,10 @@ def jittered_starts(jm: JaxModel, args: tuple[Any, ...], n: int, rng: np.random.
 
 
 def sample(jm: Any, args: tuple[Any, ...], *, starts: Sequence[np.ndarray], seeds: Sequence[int],
-           tune: int, draws: int, target_accept: float = 0.9) -> Samples:
-    """One chain per (start, seed), one after the other; see :func:`sampler`.
+           tune: int, draws: int, target_accept: float = 0.9,
+           parallel: int | None = None) -> Samples:
+    """One chain per (start, seed), as many at once as there are devices (:func:`run_chains`);
+    see :func:`sampler`.
 
     Example:
         >>> res = sample(jm, args, starts=starts, seeds=[1, 2], tune=1000, draws=1000)  # doctest: +SKIP
@@ -276,13 +340,10 @@ def sample(jm: Any, args: tuple[Any, ...], *, starts: Sequence[np.ndarray], seed
 
     if tune < 1 or draws < 1 or not seeds:
         raise ValueError("tune, draws and chains must be at least 1")
-    j = jax()
     run = sampler(jm, int(tune), int(draws), float(target_accept))
     t0 = time.perf_counter()
-    results = [run(j.random.PRNGKey(int(s)), j.numpy.asarray(q0, dtype=float), args)
-               for s, q0 in zip(seeds, starts, strict=True)]
-    pos, div, n_steps, depth, step = (np.stack([np.asarray(r[i]) for r in results])
-                                      for i in range(5))
+    results = run_chains(run, args, starts, seeds, parallel)
+    pos, div, n_steps, depth, step = (np.stack([r[i] for r in results]) for i in range(5))
     return Samples(positions=pos, diverging=div.astype(bool), tree_size=n_steps.astype(float),
                    depth=depth.astype(np.int64), step_size=step.astype(float),
                    seconds=time.perf_counter() - t0)
