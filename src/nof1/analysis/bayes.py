@@ -19,7 +19,7 @@ Without a range the scale is 10 × mcid, else 4 × the sd of the observed values
 Engines (option ``engine``): ``exact`` (default) — quadrature over (φ, τ, σ), closed form
 otherwise; ``pymc`` — the same model sampled by NUTS, with r-hat/ESS/divergence checks. Both
 report the posterior median, an equal-tailed interval, P(benefit), P(meaningful benefit/harm),
-P(|effect| < mcid), summaries of τ and φ and a posterior predictive check of the residual lag-1
+P(|effect| ≤ mcid) (:mod:`nof1.analysis.effect`), summaries of τ and φ and a posterior predictive check of the residual lag-1
 autocorrelation. ``MethodResult.fit`` is a :class:`BayesFit` (posterior as an ArviZ DataTree,
 ``save``/:func:`load_fit`).
 
@@ -466,7 +466,9 @@ def _sparse(trial_data: TrialData, o: Outcome) -> bool:
     f = trial_data.outcome_frame(o.name)
     if f.empty:
         return False
-    return int(f.groupby("period").size().max()) <= 2
+    from nof1.analysis.discrete_periods import SPARSE_PER_PERIOD
+
+    return int(f.groupby("period").size().max()) <= SPARSE_PER_PERIOD
 
 
 @register_method(
