@@ -257,3 +257,24 @@ def test_ordinal_po_rating_difference_matches_the_closed_form_when_saturated() -
     se = math.sqrt(yb.mean() * (1 - yb.mean()) / yb.size + ya.mean() * (1 - ya.mean()) / ya.size)
     assert (rd["ci_high"] - rd["ci_low"]) / (2 * 1.959964) == pytest.approx(se, rel=1e-3)
     assert r.outcome_effect().name == "rating_difference"
+
+
+def test_a_registered_method_that_breaks_the_contract_is_not_shown() -> None:
+    from nof1.analysis.base import _REGISTRY, register_method
+
+    @register_method("contract_breaker", outcome_types=("continuous",), default=False)
+    def breaker(trial_data, outcome, contrast, **options):  # type: ignore[no-untyped-def]
+        extras = {} if options.get("no_scale") else {
+            "scale": "outcome", "prob_benefit": 0.9, "prob_meaningful_benefit": 0.7,
+            "prob_meaningful_harm": 0.0, "prob_negligible": 0.2}
+        return MethodResult("contract_breaker", "y", contrast, estimate=-1.0, ci_low=-2.0,
+                            ci_high=0.0, ci_level=0.9, extras=extras)
+
+    try:
+        td = trial("continuous", "typical")
+        r = breaker(td, "y", CONTRAST, no_scale=True)
+        assert not r.available and "declares no effect scale" in r.reason
+        r = breaker(td, "y", CONTRAST)
+        assert not r.available and "sum to 0.9" in r.reason
+    finally:
+        _REGISTRY.pop("contract_breaker", None)

@@ -235,9 +235,32 @@ def guard_fit(name: str, func: Callable[..., MethodResult]) -> Callable[..., Met
                 return MethodResult.unavailable(name, o, contrast, problem)
         with np.errstate(all="ignore"):
             result = func(trial_data, outcome, contrast, *args, **options)
-        return _zero_width(result)
+        return _zero_width(_broken_contract(result, outcome, trial_data))
 
     return fit
+
+
+def _broken_contract(r: MethodResult, outcome: Any, trial_data: Any) -> MethodResult:
+    """An available result that breaks the effect contract (:mod:`nof1.analysis.effect`) — no
+    declared scale, or decision probabilities that do not follow the one rule — is not shown."""
+    if not r.available:
+        return r
+    from nof1.analysis.effect import DECISION_KEYS, check_decision_probabilities
+
+    problems = [] if "scale" in r.extras else ["it declares no effect scale (extras['scale'])"]
+    if any(k in r.extras for k in DECISION_KEYS):
+        o = outcome
+        if isinstance(outcome, str):
+            try:
+                o = trial_data.protocol.outcome(outcome)
+            except (AttributeError, KeyError):
+                o = None
+        problems += check_decision_probabilities(r.extras, has_mcid=getattr(o, "mcid", None) is not None)
+    if not problems:
+        return r
+    return MethodResult.unavailable(
+        r.method, r.outcome, r.contrast,
+        f"{r.method} broke the effect contract ({'; '.join(problems)}); its numbers are not shown")
 
 
 def _zero_width(r: MethodResult) -> MethodResult:

@@ -352,5 +352,5 @@ def check_decision_probabilities(extras: Mapping[str, Any], *, has_mcid: bool) -
         if any(v is None for v in vals):
             problems.append("an mcid is declared but a decision probability is None")
         elif abs(sum(float(v) for v in vals) - 1.0) > 1e-6:
-            problems.append(f"the decision probabilities sum to {sum(vals)}, not 1")
+            problems.append(f"the decision probabilities sum to {sum(float(v) for v in vals):.6g}, not 1")
     return problems
