@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from nof1._version import __version__
-from nof1.analysis.base import Contrast, json_safe
+from nof1.analysis.base import Contrast, _clean
 from nof1.constants import DEFAULT_SEED, INTERVAL_KIND
 from nof1.data import DataReport, TrialData
 from nof1.errors import AnalysisError, DataError
@@ -365,7 +365,7 @@ class PooledResult:
             "reproducibility": {"seed": self.seed, "protocol_fingerprint": self.protocol.fingerprint,
                                 "data_hash": self.data_hash},
         }
-        return json_safe(out)
+        return _clean(out)
 
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent, allow_nan=False)

@@ -23,19 +23,13 @@ from typing import TYPE_CHECKING, Any
 from nof1.errors import AnalysisError
 
 if TYPE_CHECKING:
-    from nof1.analysis.effect import Effect, Scale
+    pass
 
 Contrast = tuple[str, str]  # (treatment key, control key): effect = treatment minus control
 
 
-def json_safe(value: Any) -> Any:
-    """JSON-safe: numpy scalars to Python, NaN/inf to None, tuples to lists, recursively
-    (``json.dumps(json_safe(x), allow_nan=False)`` never fails on numbers).
-
-    Example:
-        >>> json_safe({"a": float("nan"), "b": (1, 2.5)})
-        {'a': None, 'b': [1, 2.5]}
-    """
+def _clean(value: Any) -> Any:
+    """JSON-safe: numpy scalars to Python, NaN/inf to None, tuples to lists, recursively."""
     try:
         import numpy as np
 
@@ -48,14 +42,10 @@ def json_safe(value: Any) -> Any:
     if isinstance(value, float):
         return None if not math.isfinite(value) else value
     if isinstance(value, Mapping):
-        return {str(k): json_safe(v) for k, v in value.items()}
+        return {str(k): _clean(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [json_safe(v) for v in value]
+        return [_clean(v) for v in value]
     return value
-
-
-#: The former private name, kept for modules not yet moved to :func:`json_safe`.
-_clean = json_safe
 
 
 @dataclass(frozen=True)
@@ -161,17 +151,21 @@ class MethodResult:
         """The method's entry in the interface JSON."""
         if not self.available:
             out: dict[str, Any] = {"available": False, "reason": self.reason}
-            out.update(json_safe(dict(self.extras)))
+            out.update(_clean(dict(self.extras)))
             return out
         out = {}
         for name in ("estimate", "ci_low", "ci_high", "ci_level", "p_value"):
             v = getattr(self, name)
             if v is not None:
-                out[name] = json_safe(float(v))
-        out.update(json_safe(dict(self.extras)))
+                out[name] = _clean(float(v))
+        out.update(_clean(dict(self.extras)))
         if self.notes:
             out["notes"] = list(self.notes)
         return out
+
+
+if TYPE_CHECKING:
+    from nof1.analysis.effect import Effect, Scale
 
 
 @dataclass(frozen=True)

@@ -51,9 +51,8 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from nof1._version import __version__
-from nof1.analysis.base import Contrast, MethodResult, json_safe, register_method
+from nof1.analysis.base import Contrast, MethodResult, _clean, register_method
 from nof1.analysis.classical import trend_on as _trend_on
-from nof1.analysis.effect import decision_probabilities
 from nof1.constants import CI_LEVEL
 from nof1.models.bayes_exact import (
     ModelPriors,
@@ -317,7 +316,7 @@ class BayesFit:
         protocol fingerprint, data hash, seed, engine, priors and the nof1/PyMC/ArviZ versions."""
         path = Path(path)
         tree = self.tree.copy()
-        attrs = {k: (v if isinstance(v, str) else json.dumps(json_safe(v)))
+        attrs = {k: (v if isinstance(v, str) else json.dumps(_clean(v)))
                  for k, v in self.attrs.items() if v is not None}
         attrs.update({"engine": self.engine, "outcome": self.outcome, "control": self.control,
                       "treatments": json.dumps(self.treatments), "contrast": json.dumps(list(self.contrast))})
@@ -384,6 +383,8 @@ def _draw_summary(draws: NDArray[np.float64], *, ci_level: float, better: str, m
         "estimate": float(med), "ci_low": float(lo), "ci_high": float(hi),
         "posterior_mean": float(np.mean(draws)), "posterior_sd": float(np.std(draws, ddof=1)),
     }
+    from nof1.analysis.effect import decision_probabilities
+
     out.update(decision_probabilities(draws, better, mcid))
     return out
 

@@ -17,8 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from nof1._version import __version__
-from nof1.analysis.base import Contrast, MethodResult, json_safe, registered_methods
-from nof1.analysis.effect import VERDICT_KEYS
+from nof1.analysis.base import Contrast, MethodResult, _clean, registered_methods
 from nof1.constants import (
     DEFAULT_SEED,
     VERDICT_BENEFIT,
@@ -48,8 +47,7 @@ def verdict(prob: dict[str, float | None], decision: Decision) -> str | None:
     """Plain-words verdict from posterior probabilities and the protocol's decision rules.
 
     ``prob`` holds ``prob_meaningful_benefit``, ``prob_meaningful_harm`` and ``prob_negligible``
-    (P(|effect| <= mcid)), as :func:`nof1.analysis.effect.decision_probabilities` computes them
-    (:data:`~nof1.analysis.effect.VERDICT_KEYS`). Returns None when they are not available.
+    (P(|effect| < mcid)). Returns None when they are not available.
 
     Example:
         >>> from nof1.protocol import Decision
@@ -57,7 +55,8 @@ def verdict(prob: dict[str, float | None], decision: Decision) -> str | None:
         ...          "prob_negligible": 0.1}, Decision())
         'likely meaningful benefit'
     """
-    pb, ph, pn = (prob.get(k) for k in VERDICT_KEYS)
+    pb, ph, pn = (prob.get("prob_meaningful_benefit"), prob.get("prob_meaningful_harm"),
+                  prob.get("prob_negligible"))
     if pb is None or ph is None:
         return None
     if pb >= decision.benefit_prob and ph < decision.harm_prob_max:
@@ -224,7 +223,7 @@ class AnalysisResult:
             if not key.startswith("_"):
                 out[key] = value
         out["reproducibility"] = self.reproducibility()
-        return json_safe(out)
+        return _clean(out)
 
     def reproducibility(self) -> dict[str, Any]:
         """Versions, seed, protocol fingerprint and data hash needed to repeat the analysis."""
@@ -346,6 +345,8 @@ def _methods_for(outcome: Outcome, requested: list[str] | None, registry: dict) 
 
 def _verdict_from(by_method: dict[str, MethodResult], decision: Decision) -> str | None:
     """The verdict of the first available result with decision probabilities (``bayes`` first)."""
+    from nof1.analysis.effect import VERDICT_KEYS
+
     for name in ("bayes", *by_method):
         r = by_method.get(name)
         if r is not None and r.available and VERDICT_KEYS[0] in r.extras:
