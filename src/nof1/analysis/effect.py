@@ -26,7 +26,8 @@ described here (as CausalPy has one effect shape for its Bayesian and OLS models
   :meth:`MethodResult.outcome_effect` the conversion to the outcome's scale (the effect itself
   on the outcome scale, the reported difference for a model scale, None for an index).
 * **One rule for the decision probabilities** (:func:`decision_probabilities` from draws,
-  :func:`decision_probabilities_mixture` from a normal mixture), see :data:`BOUNDARY_RULE`.
+  :func:`decision_probabilities_mixture` from a normal mixture, :func:`decision_probabilities_from_cdf`
+  from any continuous posterior's CDF), see :data:`BOUNDARY_RULE`.
 
 Plots, the report, the CLI, pooling and design only read these; none of them keeps its own list
 of scale words.
@@ -42,13 +43,12 @@ Example:
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
-    import numpy as np
     from numpy.typing import ArrayLike
 
 __all__ = [
@@ -62,6 +62,7 @@ __all__ = [
     "Scale",
     "check_decision_probabilities",
     "decision_probabilities",
+    "decision_probabilities_from_cdf",
     "decision_probabilities_mixture",
     "get_scale",
     "outcome_effect",
@@ -285,6 +286,40 @@ def decision_probabilities(draws: ArrayLike, better: str, mcid: float | None
     return out
 
 
+def decision_probabilities_from_cdf(cdf: Callable[[float], Any], better: str, mcid: float | None
+                                    ) -> dict[str, Any]:
+    """The decision probabilities of a continuous posterior given its CDF ``cdf(x) = P(effect <= x)``.
+
+    The one rule (:data:`BOUNDARY_RULE`) written on a CDF, for engines that evaluate their own
+    (the exact engine's normal mixtures, single or batched: ``cdf`` may return an array). For a
+    continuous posterior ``P(effect < x) = cdf(x)``, so: benefit ``cdf(0)`` (lower is better) or
+    ``1 - cdf(0)``; ``P(effect < -mcid) = cdf(-mcid)``, ``P(effect > mcid) = 1 - cdf(mcid)``;
+    negligible the rest, clipped to [0, 1] against rounding. The last three are None without an
+    mcid.
+
+    Example:
+        >>> from scipy import stats
+        >>> p = decision_probabilities_from_cdf(stats.norm(-1.0, 1.0).cdf, "lower", 1.0)
+        >>> round(float(p["prob_meaningful_benefit"]), 4), round(float(p["prob_negligible"]), 4)
+        (0.5, 0.4772)
+    """
+    import numpy as np
+
+    sign = _sign(better)
+    m = _mcid(mcid)
+    below0 = cdf(0.0)
+    out: dict[str, Any] = {"prob_benefit": below0 if sign < 0 else 1.0 - below0}
+    if m is None:
+        out.update(prob_meaningful_benefit=None, prob_meaningful_harm=None, prob_negligible=None)
+        return out
+    low, high = cdf(-m), 1.0 - cdf(m)             # P(effect < -mcid), P(effect > mcid)
+    ben, harm = (low, high) if sign < 0 else (high, low)
+    neg = np.clip(1.0 - low - high, 0.0, 1.0)
+    out.update(prob_meaningful_benefit=ben, prob_meaningful_harm=harm,
+               prob_negligible=float(neg) if np.ndim(neg) == 0 else neg)
+    return out
+
+
 def decision_probabilities_mixture(weights: ArrayLike, means: ArrayLike, sds: ArrayLike,
                                    better: str, mcid: float | None) -> dict[str, Any]:
     """The decision probabilities of an effect whose posterior is a mixture of normals.
@@ -311,24 +346,11 @@ def decision_probabilities_mixture(weights: ArrayLike, means: ArrayLike, sds: Ar
         raise ValueError("every component sd must be positive")
     single = w.ndim == 1
 
-    def cdf(x: float) -> np.ndarray:
-        return np.sum(w * special.ndtr((x - mu) / s), axis=-1)
-
-    def result(v: np.ndarray) -> Any:
+    def cdf(x: float) -> Any:
+        v = np.sum(w * special.ndtr((x - mu) / s), axis=-1)
         return float(v) if single else v
 
-    below0 = cdf(0.0)
-    sign = _sign(better)
-    out: dict[str, Any] = {"prob_benefit": result(below0 if sign < 0 else 1.0 - below0)}
-    m = _mcid(mcid)
-    if m is None:
-        out.update(prob_meaningful_benefit=None, prob_meaningful_harm=None, prob_negligible=None)
-        return out
-    low, high = cdf(-m), 1.0 - cdf(m)             # P(effect < -mcid), P(effect > mcid)
-    ben, harm = (low, high) if sign < 0 else (high, low)
-    out.update(prob_meaningful_benefit=result(ben), prob_meaningful_harm=result(harm),
-               prob_negligible=result(np.clip(1.0 - low - high, 0.0, 1.0)))
-    return out
+    return decision_probabilities_from_cdf(cdf, better, mcid)
 
 
 def check_decision_probabilities(extras: Mapping[str, Any], *, has_mcid: bool) -> list[str]:
