@@ -278,3 +278,24 @@ def test_a_registered_method_that_breaks_the_contract_is_not_shown() -> None:
         assert not r.available and "sum to 0.9" in r.reason
     finally:
         _REGISTRY.pop("contract_breaker", None)
+
+
+def test_glm_outcome_effects_match_the_closed_form() -> None:
+    """Without a trend the Poisson and logistic GLMs are saturated: the outcome-scale effect is the
+    difference of the observed means, the model-scale one the log of their ratio / odds ratio."""
+    from nof1.analysis.discrete_glm import binary_glm_hac, count_glm_hac
+
+    for outcome_type, fn in (("count", count_glm_hac), ("binary", binary_glm_hac)):
+        p = protocol(outcome_type)
+        y = values(outcome_type, "typical")
+        cond = np.array(p.allocation_days())
+        used = np.tile(np.arange(1, PERIOD + 1), len(cond) // PERIOD) > WASHOUT
+        mb, ma = y[used & (cond == "B")].mean(), y[used & (cond == "A")].mean()
+        r = fn(trial(outcome_type, "typical"), "y", CONTRAST, ci_level=0.95, trend=False)
+        e = r.outcome_effect()
+        assert e.name == ("difference_per_day" if outcome_type == "count" else "risk_difference")
+        assert e.estimate == pytest.approx(mb - ma, abs=1e-6)
+        latent = (math.log(mb / ma) if outcome_type == "count"
+                  else math.log(mb / (1 - mb)) - math.log(ma / (1 - ma)))
+        assert r.effect.estimate == pytest.approx(latent, abs=1e-6)
+        assert r.effect.scale.kind == "model"
