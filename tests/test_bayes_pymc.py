@@ -136,5 +136,5 @@ def test_pymc_engine_same_seed_same_draws_and_padding_shares_the_sampler():
     assert not np.array_equal(first.draws()["beta"], other.draws()["beta"])
     bp.fit_pymc(b, priors, draws=400, tune=400, seed=3)
     comp = bp._CACHE[bp._structure(a, priors)]
-    run = comp.samplers[(400, 400, 0.9)]
+    run = comp.samplers[(400, 400)]
     assert len(run.traces) == 1  # one compiled program served both series

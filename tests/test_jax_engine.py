@@ -298,7 +298,7 @@ def test_discrete_same_seed_same_draws_and_one_program_per_bucket() -> None:
     assert not np.array_equal(first.beta, other.beta)
     assert other.diagnostics["compiled_from_cache"] is True
     comp = dp._CACHE[first.structure]
-    assert len(comp.jax_model.samplers[(200, 200, 0.9)].traces) == 1
+    assert len(comp.jax_model.samplers[(200, 200)].traces) == 1
 
 
 def test_chains_in_parallel_give_the_draws_of_chains_run_alone() -> None:
@@ -320,10 +320,10 @@ def test_chains_in_parallel_give_the_draws_of_chains_run_alone() -> None:
     together = sample(jm, args, parallel=2, **kw)
     assert np.array_equal(alone.positions, together.positions)
     assert np.array_equal(alone.tree_size, together.tree_size)
-    run = jm.samplers[(100, 100, 0.9)]
-    plain = run(jax().random.PRNGKey(12), jax().numpy.asarray(starts[1]), args)
+    run = jm.samplers[(100, 100)]
+    plain = run(jax().random.PRNGKey(12), jax().numpy.asarray(starts[1]), args, 0.9)
     assert np.array_equal(np.asarray(plain[0]), alone.positions[1])
-    assert run_chains(run, args, starts[:1], [11], parallel=4)[0][0].shape == (100, jm.dim)
+    assert run_chains(run, args, starts[:1], [11], 0.9, parallel=4)[0][0].shape == (100, jm.dim)
     # on a CPU, as many chains at once as there are cores (whoever asked JAX for devices)
     import os
     assert chain_devices() == max(1, min(os.cpu_count() or 1, jax().local_device_count()))

@@ -632,7 +632,7 @@ def pool(
     tau: TauOption | None = None,
     method: PoolMethod = "bayes",
     own: OwnOption = "auto",
-    target_accept: float = 0.9,
+    target_accept: float | None = None,
     client: Any = None,
     progressbar: bool = False,
     priors: Mapping[str, float] | None = None,
@@ -643,8 +643,10 @@ def pool(
         trial_data: a series (``data`` has a ``participant`` column, at least two people).
         outcome: outcome name (default: the primary outcome); continuous or ordinal.
         seed: seed of every random step (default: the project's default seed).
-        draws, tune, chains, cores, target_accept: NUTS settings (``cores`` default 1, chains
-            run one after the other; results do not depend on it).
+        draws, tune, chains, cores, target_accept: NUTS settings (``cores`` is ignored: the
+            chains run one per core at once; results do not depend on it). ``target_accept``
+            default: 0.8, sampled again at 0.95 after divergent transitions
+            (:func:`~nof1.models.hierarchical.fit_series`).
         tau: carryover time constant: ``shared`` (one for everyone), ``pooled`` (partially
             pooled ``log tau_i``) or ``none`` (instant switch). Default: ``shared`` when the
             protocol's ``analysis.carryover`` is ``model``, else ``none``. With ``exclude`` the
@@ -704,7 +706,7 @@ def _base_notes(trial_data: TrialData, outcome: Outcome) -> list[str]:
 
 def _pool_bayes(
     trial_data: TrialData, o: Outcome, *, seed: int, draws: int, tune: int, chains: int,
-    cores: int | None, tau: TauOption | None, target_accept: float, progressbar: bool,
+    cores: int | None, tau: TauOption | None, target_accept: float | None, progressbar: bool,
     prior_overrides: Mapping[str, float] | None = None,
 ) -> PooledResult:
     from nof1.analysis.core import contrasts_for
@@ -768,12 +770,16 @@ def _pool_bayes(
             if i < j
         }
     notes = _base_notes(trial_data, o) + list(diag["warnings"])
+    post_attrs = tree["posterior"].attrs
+    if post_attrs.get("retried"):
+        notes.append(str(post_attrs["retried"]))
     return PooledResult(
         protocol=protocol, outcome=o, method="bayes", seed=seed, ci_level=ci,
         contrasts=contrasts, participants=list(arrays.participants),
         n_days={p: int(np.sum(arrays.participant == i)) for i, p in enumerate(arrays.participants)},
         own_method=None, diagnostics=diag,
-        settings={"draws": draws, "tune": tune, "chains": chains, "target_accept": target_accept,
+        settings={"draws": draws, "tune": tune, "chains": chains,
+                  "target_accept": float(post_attrs.get("target_accept", target_accept or 0.0)),
                   "tau": tau_mode, "prior_overrides": dict(prior_overrides or {})},
         model_extras=extras, notes=notes, data_hash=trial_data.data_hash, posterior=tree,
     )

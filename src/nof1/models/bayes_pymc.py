@@ -151,8 +151,9 @@ def _build(K: int, p_n: int, tau_free: bool) -> _Compiled:
     import pymc as pm
     import pytensor.tensor as pt
     from pymc.blocking import DictToArrayBijection
-    from pymc.sampling.jax import get_jaxified_graph
     from pytensor.graph.replace import graph_replace
+
+    from nof1.models.jax_nuts import jaxify
 
     n, n_days = 4, 4
     with pm.Model() as model:
@@ -193,7 +194,7 @@ def _build(K: int, p_n: int, tau_free: bool) -> _Compiled:
     args = [v.type() for v in shared]
     logp = graph_replace([model.logp()], dict(zip(shared, args, strict=True)), strict=False)[0]
     value_vars = model.value_vars
-    jax_logp = get_jaxified_graph(inputs=[*value_vars, *args], outputs=[logp])
+    jax_logp = jaxify([*value_vars, *args], [logp])
     # Every free variable has a static shape ((p_n,), (K,) or scalar): the raveling map needs
     # no initial point (``model.initial_point()`` would compile a function just for that).
     info = DictToArrayBijection.map(
@@ -352,7 +353,7 @@ def fit_pymc(
     from nof1.models.jax_nuts import run_chains
 
     run = _sampler(comp, int(tune), int(draws), float(target_accept))
-    results = run_chains(run, args, starts, chain_seeds)
+    results = run_chains(run, args, starts, chain_seeds, float(target_accept))
     pos, div, n_steps, depth, step_size = (np.stack([r[i] for r in results]) for i in range(5))
     raw = _from_unconstrained(comp, pos, priors)
     new = {}

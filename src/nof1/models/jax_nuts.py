@@ -141,6 +141,28 @@ class JaxModel:
                 for name, v in zip(self.output_names, outs, strict=True)}
 
 
+def jaxify(inputs: Sequence[Any], outputs: Sequence[Any]) -> Callable[..., Any]:
+    """A PyTensor graph as a JAX function of ``inputs``: PyTensor's JAX rewrites, then its JAX
+    dispatch — what ``pymc.sampling.jax.get_jaxified_graph`` does, without importing that
+    module (0.6–1 s: it loads ArviZ's NumPyro converter, and it sets ``XLA_FLAGS`` to 100
+    CPU devices). Shared variables left in the graph become constants."""
+    import pytensor.tensor as pt
+    from pytensor.compile import SharedVariable, mode
+    from pytensor.graph.fg import FunctionGraph
+    from pytensor.graph.replace import clone_replace
+    from pytensor.graph.traversal import graph_inputs
+    from pytensor.link.jax.dispatch import jax_funcify
+
+    outs = list(outputs)
+    shared = [v for v in graph_inputs(outs) if isinstance(v, SharedVariable)]
+    if shared:
+        outs = clone_replace(outs, replace={v: pt.constant(v.get_value(borrow=True))
+                                            for v in shared})
+    fgraph = FunctionGraph(inputs=list(inputs), outputs=outs, clone=True)
+    mode.JAX.optimizer.rewrite(fgraph)
+    return jax_funcify(fgraph)
+
+
 def translate(model: Any, outputs: Sequence[str]) -> JaxModel:
     """Translate ``model`` (log density, starting point, ``outputs``) to JAX, data as arguments.
 
@@ -151,7 +173,6 @@ def translate(model: Any, outputs: Sequence[str]) -> JaxModel:
     import pytensor.tensor as pt
     from pymc.blocking import DictToArrayBijection
     from pymc.initial_point import make_initial_point_expression
-    from pymc.sampling.jax import get_jaxified_graph
     from pytensor.graph.replace import graph_replace
 
     shared = list(model.data_vars)
@@ -160,13 +181,13 @@ def translate(model: Any, outputs: Sequence[str]) -> JaxModel:
     swap = dict(zip(shared, args, strict=True))
     value_vars = model.value_vars
     logp = graph_replace([model.logp()], swap, strict=False)[0]
-    logp_fn = get_jaxified_graph(inputs=[*value_vars, *args], outputs=[logp])
+    logp_fn = jaxify([*value_vars, *args], [logp])
     init = make_initial_point_expression(
         free_rvs=model.free_RVs, rvs_to_transforms=model.rvs_to_transforms,
         initval_strategies=model.rvs_to_initial_values, return_transformed=True)
     init = [pt.as_tensor_variable(v) for v in graph_replace(init, swap, strict=False)]
     try:
-        init_fn = get_jaxified_graph(inputs=args, outputs=init)
+        init_fn = jaxify(args, init)
     except ValueError:
         # Some support points keep a random draw's RNG in the graph (LKJCholeskyCov's sd_dist),
         # which JAX cannot take: evaluate the starting point with PyTensor's Python linker.
@@ -178,7 +199,7 @@ def translate(model: Any, outputs: Sequence[str]) -> JaxModel:
             return init_pt(*[np.asarray(v) for v in data])
     outs = model.replace_rvs_by_values([model[n] for n in outputs])
     outs = graph_replace(outs, swap, strict=False)
-    output_fn = get_jaxified_graph(inputs=[*value_vars, *args], outputs=outs)
+    output_fn = jaxify([*value_vars, *args], outs)
     # The raveling map needs each free variable's shape: from the starting point at the
     # containers' current values (shapes are fixed per structure; dims may hide them).
     ip = init_fn(*[np.asarray(v.get_value()) for v in shared])
@@ -189,9 +210,10 @@ def translate(model: Any, outputs: Sequence[str]) -> JaxModel:
                     init_fn=init_fn, output_names=tuple(outputs), output_fn=output_fn)
 
 
-def sampler(jm: Any, tune: int, draws: int, target_accept: float) -> Callable[..., Any]:
-    """One chain as one compiled XLA program: ``run(key, q0, data)`` → (positions (draws, dim),
-    divergent, integration steps, tree depth, step size).
+def sampler(jm: Any, tune: int, draws: int, target_accept: float | None = None
+            ) -> Callable[..., Any]:
+    """One chain as one compiled XLA program: ``run(key, q0, data, target_accept)`` →
+    (positions (draws, dim), divergent, integration steps, tree depth, step size).
 
     ``jm`` offers ``logdensity(data) -> (q -> log density)`` and a ``samplers`` dict (a
     :class:`JaxModel`, or the continuous model's record). Warm-up is Stan's windowed adaptation
@@ -201,12 +223,13 @@ def sampler(jm: Any, tune: int, draws: int, target_accept: float) -> Callable[..
     dual-averaging mean), built from BlackJAX's own adaptation pieces. Warm-up and draws are one
     ``lax.scan`` over the same NUTS kernel (adaptation frozen after warm-up), so the kernel is
     compiled once, not twice. Compiled on first call for each data shape; cached per
-    (tune, draws, target_accept). ``run.parallel`` is the same chain mapped over devices
+    (tune, draws): the target acceptance rate is an argument, so a refit with a higher one
+    (after divergences) reuses the program (``target_accept`` here is ignored; kept for callers). ``run.parallel`` is the same chain mapped over devices
     (``jax.pmap``; leading axis of ``key`` and ``q0`` = one chain per device), which
     :func:`sample` uses; ``run.traces`` lists the data shapes of each compilation (one per
     data shape and group width).
     """
-    key = (tune, draws, target_accept)
+    key = (tune, draws)
     if key in jm.samplers:
         return jm.samplers[key]
     j = jax()
@@ -224,13 +247,13 @@ def sampler(jm: Any, tune: int, draws: int, target_accept: float) -> Callable[..
     xs_last = np.arange(total) == tune - 1
     kernel = blackjax.nuts.build_kernel()
     mm_init, mm_update, mm_final = mass_matrix_adaptation(True)
-    da_init, da_update, da_final = dual_averaging_adaptation(target_accept)
 
     traces: list[tuple] = []
 
-    def chain(rng_key: Any, q0: Any, data: tuple[Any, ...]) -> tuple[Any, ...]:
+    def chain(rng_key: Any, q0: Any, data: tuple[Any, ...], target: Any) -> tuple[Any, ...]:
         traces.append(tuple(np.shape(d) for d in data))   # runs once per compilation
         logdensity = jm.logdensity(data)
+        da_init, da_update, da_final = dual_averaging_adaptation(target)
 
         def body(carry: Any, xs: Any) -> tuple[Any, tuple[Any, ...]]:
             state, da, mm, eps = carry
@@ -261,7 +284,7 @@ def sampler(jm: Any, tune: int, draws: int, target_accept: float) -> Callable[..
         return pos[tune:], div[tune:], n_steps[tune:], depth[tune:], eps
 
     run = j.jit(chain)
-    run.parallel = j.pmap(chain, in_axes=(0, 0, None))
+    run.parallel = j.pmap(chain, in_axes=(0, 0, None, None))
     run.traces = traces
     jm.samplers[key] = run
     return run
@@ -278,7 +301,8 @@ def chain_devices() -> int:
 
 
 def run_chains(run: Any, args: tuple[Any, ...], starts: Sequence[np.ndarray],
-               seeds: Sequence[int], parallel: int | None = None) -> list[tuple[np.ndarray, ...]]:
+               seeds: Sequence[int], target_accept: float = 0.9,
+               parallel: int | None = None) -> list[tuple[np.ndarray, ...]]:
     """Run one chain per (start, seed) with a :func:`sampler` program, ``parallel`` at a time
     (default :func:`chain_devices`), each chain on its own device (``pmap``). The draws of a
     chain depend only on its seed and start: the same whether it ran alone or beside others
@@ -290,7 +314,7 @@ def run_chains(run: Any, args: tuple[Any, ...], starts: Sequence[np.ndarray],
         group = list(range(lo, min(lo + width, len(seeds))))
         keys = j.numpy.stack([j.random.PRNGKey(int(seeds[i])) for i in group])
         q0 = j.numpy.asarray(np.stack([np.asarray(starts[i], dtype=float) for i in group]))
-        res = run.parallel(keys, q0, args)
+        res = run.parallel(keys, q0, args, j.numpy.asarray(float(target_accept)))
         arrays = [np.asarray(r) for r in res]
         out.extend(tuple(a[g] for a in arrays) for g in range(len(group)))
     return out
@@ -342,7 +366,7 @@ def sample(jm: Any, args: tuple[Any, ...], *, starts: Sequence[np.ndarray], seed
         raise ValueError("tune, draws and chains must be at least 1")
     run = sampler(jm, int(tune), int(draws), float(target_accept))
     t0 = time.perf_counter()
-    results = run_chains(run, args, starts, seeds, parallel)
+    results = run_chains(run, args, starts, seeds, target_accept, parallel)
     pos, div, n_steps, depth, step = (np.stack([r[i] for r in results]) for i in range(5))
     return Samples(positions=pos, diverging=div.astype(bool), tree_size=n_steps.astype(float),
                    depth=depth.astype(np.int64), step_size=step.astype(float),
