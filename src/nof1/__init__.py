@@ -21,8 +21,12 @@ import importlib
 from typing import Any
 
 from nof1._version import __version__
+from nof1.devices import request_cpu_devices
 from nof1.errors import AnalysisError, DataError, Nof1Error, ProtocolError
 from nof1.protocol import Protocol, load_protocol, protocol_from_text
+
+# MCMC chains run one per CPU core: JAX must be told before it starts (nothing is imported)
+request_cpu_devices()
 
 # name -> module that defines it; imported on first access.
 _LAZY: dict[str, str] = {

@@ -627,7 +627,7 @@ def fit_discrete(
         raise ValueError("counts and yes/no outcomes must be >= 0")
     if family == "binary" and data.y.max() > 1:
         raise ValueError("yes/no outcomes must be 0 or 1")
-    if data.n_covariates < covariate_slots:
+    if covariate_slots and data.n_covariates < covariate_slots:
         zeros = np.zeros((data.n, int(covariate_slots) - data.n_covariates))
         data = dataclasses.replace(data, covariates=zeros if data.covariates is None else
                                    np.hstack([np.asarray(data.covariates, dtype=float), zeros]))

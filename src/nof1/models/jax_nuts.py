@@ -36,7 +36,6 @@ Example:
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,28 +46,12 @@ __all__ = ["JaxModel", "Samples", "chain_devices", "jax", "run_chains", "sample"
            "translate"]
 
 
-#: Most CPU devices JAX is asked for (one per core) when nof1 imports it first: chains run in
-#: parallel, one per device (:func:`sample`).
-MAX_CHAIN_DEVICES: int = 8
-
-
-def _request_cpu_devices() -> None:
-    """Ask XLA for one host (CPU) device per core, up to :data:`MAX_CHAIN_DEVICES`, so that
-    chains run in parallel. Only possible before JAX starts its backend: when JAX is already
-    imported (by the user), nothing changes and the chains run one device at a time."""
-    if "jax" in sys.modules:
-        return
-    flags = os.environ.get("XLA_FLAGS", "")
-    if "xla_force_host_platform_device_count" in flags:
-        return
-    n = max(1, min(os.cpu_count() or 1, MAX_CHAIN_DEVICES))
-    os.environ["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={n}".strip()
-
-
 def jax() -> Any:
     """JAX in double precision (imported on first use; one CPU device per core when nof1
     imports it first)."""
-    _request_cpu_devices()
+    from nof1.devices import request_cpu_devices
+
+    request_cpu_devices()
     import jax as _jax
 
     _jax.config.update("jax_enable_x64", True)
@@ -308,7 +291,7 @@ def run_chains(run: Any, args: tuple[Any, ...], starts: Sequence[np.ndarray],
     chain depend only on its seed and start: the same whether it ran alone or beside others
     (``tests/test_jax_engine.py`` checks this bit for bit)."""
     j = jax()
-    width = max(1, min(int(parallel or chain_devices()), len(seeds)))
+    width = max(1, min(int(parallel or chain_devices()), len(seeds), j.local_device_count()))
     out: list[tuple[np.ndarray, ...]] = []
     for lo in range(0, len(seeds), width):
         group = list(range(lo, min(lo + width, len(seeds))))
