@@ -177,6 +177,8 @@ def test_series_log_density_in_jax_matches_pymc_own_graph() -> None:
     codes = np.tile(np.repeat([0, 1, 0, 1, 0, 1], 5), (n, 1))
     keep = rng.random((n, t)) < 0.7
     keep[:, 0] = True
+    keep[2, 3:14] = False         # an 11-day gap or more
+    keep[2, 14] = True
     p, d = np.nonzero(keep)
     arrays = h.SeriesArrays.build(p, d, 5 + rng.normal(size=p.size), codes,
                                   participants=["a", "b", "c"], treatments=["B"])
@@ -185,7 +187,8 @@ def test_series_log_density_in_jax_matches_pymc_own_graph() -> None:
     assert sizes[0] == 8 and sizes[1] == 32
     comp = h._compiled(arrays, pr, "shared", True, sizes)
     jm = comp.jax_model
-    args = jm.args(h.model_data(arrays, n_participants=sizes[0], n_days=sizes[1]))
+    args = jm.args(h.model_data(arrays, n_participants=sizes[0], n_days=sizes[1],
+                                 n_patterns=sizes[2]))
     own = h.build_model(arrays, pr, tau="shared")
     logp = own.compile_logp()
     offsets = []

@@ -205,9 +205,12 @@ def test_ar1_likelihood_with_gaps_matches_direct_computation() -> None:
     codes[2] = np.repeat([1, 0, 1, 0, 1, 0], 5)
     keep = rng.random((n, t)) < 0.7
     keep[:, 0] = True
+    keep[1, 5:17] = False        # a 12-day gap and more: the table of phi powers is 16 wide
+    keep[1, 17] = True
     p, d = np.nonzero(keep)
     y = 5 + rng.normal(size=p.size)
     arrays = SeriesArrays.build(p, d, y, codes, participants=["a", "b", "c"], treatments=["B"])
+    assert arrays.max_gap() >= 13
     model = build_model(arrays, HierarchicalPriors(), tau="shared")
     logp = model.compile_logp(vars=[model["y_obs"]], jacobian=False)
     point = model.initial_point()

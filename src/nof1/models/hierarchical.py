@@ -11,9 +11,11 @@ treatment ``k`` (see :mod:`nof1.models.exposure`):
 
     x_t = (1 - a) * sum_{s <= t} a^(t - s) u_s,   a = exp(-1 / tau),
 
-computed for every participant at once as a product with a masked lower-triangular Toeplitz
-matrix of ``a^(t - s)`` (one matrix for a shared ``tau``, one per person for partially pooled
-``log tau_i``); ``tau="none"`` is an instant switch (``x = u``).
+computed by the recursion x_t = a·x_{t−1} + (1 − a)·u_t along the days
+(:func:`nof1.models.ar1.ar1_filter`): with a shared ``tau`` once per distinct treatment pattern
+(people who took the same conditions on the same days of their own calendars share one; a
+randomised-pairs design of 4 pairs has at most 16) and then gathered to each person; with
+partially pooled ``log tau_i`` for every person; ``tau="none"`` is an instant switch (``x = u``).
 
 Effects are non-centred: ``beta_i = mu + L z_i`` with ``L`` the Cholesky factor of the
 between-person covariance (one treatment: ``L = sigma_between``; several: an LKJ prior on the
@@ -222,22 +224,53 @@ def exposure_grid(treatment: Any, tau: Any, per_person: bool) -> Any:
 #: multiple of ``DAY_BUCKET``, so that series of similar size share one compiled sampler.
 PARTICIPANT_BUCKET: int = 8
 DAY_BUCKET: int = 8
-#: The largest gap between a person's observations is rounded up to a multiple of this.
-GAP_BUCKET: int = 4
+#: The table of φ, φ², … per person has the largest gap rounded up to a multiple of this.
+GAP_BUCKET: int = 8
+#: Distinct treatment patterns are padded to a multiple of this.
+PATTERN_BUCKET: int = 8
 
 
 def _round_up(n: int, step: int) -> int:
     return max(step, -(-int(n) // step) * step)
 
 
+def treatment_patterns(treatment: np.ndarray, n_patterns: int | None = None
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct daily treatment patterns (U, K, T) of a (N, K, T) indicator grid, padded with
+    zero patterns to ``n_patterns``, and each participant's pattern (N,): people who took the
+    same conditions on the same days of their own calendars share one (a randomised-pairs
+    design with 4 pairs has at most 16), so a shared τ's exposure is computed once per pattern.
+
+    Example:
+        >>> u = np.array([[[0, 1, 1]], [[1, 0, 0]], [[0, 1, 1]]], dtype=float)
+        >>> pats, idx = treatment_patterns(u)
+        >>> pats.shape, idx.tolist()
+        ((2, 1, 3), [0, 1, 0])
+    """
+    n = treatment.shape[0]
+    flat = treatment.reshape(n, -1)
+    rows, index = np.unique(flat, axis=0, return_inverse=True)
+    u = rows.shape[0] if n_patterns is None else int(n_patterns)
+    if u < rows.shape[0]:
+        raise ValueError(f"{rows.shape[0]} treatment patterns do not fit in {u}")
+    pats = np.zeros((u, *treatment.shape[1:]))
+    pats[:rows.shape[0]] = rows.reshape(rows.shape[0], *treatment.shape[1:])
+    return pats, np.asarray(index, dtype=np.int64).reshape(n)
+
+
 def model_data(arrays: SeriesArrays, *, n_participants: int | None = None,
-               n_days: int | None = None) -> dict[str, np.ndarray]:
+               n_days: int | None = None, n_patterns: int | None = None,
+               n_gaps: int | None = None) -> dict[str, np.ndarray]:
     """The ``pm.Data`` values of the model for ``arrays`` on a (participant × day) grid, padded
     to the given sizes.
 
     ``y`` holds each observation in its cell (0 elsewhere), ``w`` is 1 on observed cells, ``gap``
-    the days since the person's previous observation and ``first`` marks each person's first
-    observation. Padding participants have no observations (their
+    the days since the person's previous observation, ``first`` marks each person's first
+    observation, ``prev_cell`` is the flat index of each observation's predecessor (the
+    extra zero cell after the raveled grid for first observations and empty cells) and
+    ``gap_cell`` the flat index of φ^gap in the (participant × ``n_gaps``) table of powers;
+    ``treatment_patterns``/``pattern_of`` are :func:`treatment_patterns` of the treatment grid.
+    Padding participants have no observations (their
     parameters follow the prior, which leaves everyone else's posterior unchanged); every cell
     without an observation adds a constant to the log density; padding days have no treatment.
 
@@ -250,7 +283,7 @@ def model_data(arrays: SeriesArrays, *, n_participants: int | None = None,
     t_pad = t if n_days is None else int(n_days)
     if n_pad < n or t_pad < t:
         raise ValueError("padded sizes must not be smaller than the data")
-    _prev, gap, first = arrays.lags()
+    prev, gap, first = arrays.lags()
     pi, di = arrays.participant, arrays.day
     grid = {name: np.zeros((n_pad, t_pad)) for name in ("y", "w", "gap", "first")}
     grid["gap"][:] = 1.0
@@ -258,12 +291,27 @@ def model_data(arrays: SeriesArrays, *, n_participants: int | None = None,
     grid["w"][pi, di] = 1.0
     grid["gap"][pi, di] = gap
     grid["first"][pi, di] = first
+    # flat index (in the grid raveled, plus one zero cell at the end) of each observation's
+    # predecessor: the same person's previous observation; the zero cell for first
+    # observations and cells without one
+    prev_cell = np.full((n_pad, t_pad), n_pad * t_pad, dtype=np.int64)
+    prev_cell[pi[~first], di[~first]] = pi[prev[~first]] * t_pad + di[prev[~first]]
+    # flat index of phi^gap in the (participant × gap) table of powers (gap 1 elsewhere)
+    n_gaps = _round_up(arrays.max_gap(), GAP_BUCKET) if n_gaps is None else int(n_gaps)
+    if n_gaps < arrays.max_gap():
+        raise ValueError(f"{n_gaps} gaps in the table of powers, the data's largest is "
+                         f"{arrays.max_gap()}")
+    gap_cell = (np.arange(n_pad)[:, None] * n_gaps + np.zeros((1, t_pad), dtype=np.int64))
+    gap_cell[pi, di] += gap.astype(np.int64) - 1
     treat = np.zeros((n_pad, k, t_pad))
     treat[:n, :, :t] = arrays.treatment
     centre = np.zeros((n_pad, k))
     centre[:n] = arrays.treatment_share()
+    patterns, pattern_of = treatment_patterns(treat, n_patterns)
     out = {"y_grid": grid["y"], "observed": grid["w"], "obs_gap": grid["gap"],
-           "obs_first": grid["first"], "treatment_days": treat,
+           "obs_first": grid["first"], "prev_cell": prev_cell, "gap_cell": gap_cell,
+           "n_gaps": np.asarray(n_gaps), "treatment_days": treat,
+           "treatment_patterns": patterns, "pattern_of": pattern_of,
            "centre": centre}
     if arrays.trend is not None:
         trend = np.zeros((n_pad, t_pad))
@@ -280,7 +328,8 @@ def build_model(
     pooled: bool = True,
     n_participants: int | None = None,
     n_days: int | None = None,
-    max_gap: int | None = None,
+    n_patterns: int | None = None,
+    n_gaps: int | None = None,
 ) -> pm.Model:
     """The PyMC model (see the module docstring) for ``arrays``.
 
@@ -298,11 +347,9 @@ def build_model(
     k = arrays.n_treatments
     if tau not in ("shared", "pooled", "none"):
         raise ValueError(f"tau must be 'shared', 'pooled' or 'none', got {tau!r}")
-    values = model_data(arrays, n_participants=n_participants, n_days=n_days)
-    max_gap = arrays.max_gap() if max_gap is None else int(max_gap)
-    if max_gap < arrays.max_gap():
-        raise ValueError(f"max_gap {max_gap} is below the data's largest gap {arrays.max_gap()}")
-    n_pad, t_pad = values["treatment_days"].shape[0], values["treatment_days"].shape[2]
+    values = model_data(arrays, n_participants=n_participants, n_days=n_days,
+                        n_patterns=n_patterns, n_gaps=n_gaps)
+    n_pad = values["treatment_days"].shape[0]
     labels = list(arrays.participants) + [f"_pad{i}" for i in range(n_pad - arrays.n_participants)]
     coords: dict[str, Any] = {"participant": labels, "treatment": list(arrays.treatments)}
     if k > 1:
@@ -310,7 +357,6 @@ def build_model(
     with pm.Model(coords=coords) as model:
         y = pm.Data("y_grid", values["y_grid"])                                  # (N, T)
         w = pm.Data("observed", values["observed"])
-        gap = pm.Data("obs_gap", values["obs_gap"])
         first = pm.Data("obs_first", values["obs_first"])
         treat = pm.Data("treatment_days", values["treatment_days"])
         centre = pm.Data("centre", values["centre"])                              # (N, K)
@@ -358,7 +404,10 @@ def build_model(
             log_med = math.log(pr.tau_median)
             if pooled and tau == "shared":
                 tau_v = pm.LogNormal("tau", log_med, pr.tau_sigma)
-                x = exposure_grid(treat, tau_v, per_person=False)
+                # one exposure per distinct treatment pattern, then each person's own
+                patterns = pm.Data("treatment_patterns", values["treatment_patterns"])
+                pattern_of = pm.Data("pattern_of", values["pattern_of"])
+                x = exposure_grid(patterns, tau_v, per_person=False)[pattern_of]
             elif pooled:
                 log_tau_pop = pm.Normal("log_tau_pop", log_med, pr.tau_sigma)
                 tau_sd = pm.HalfNormal("tau_between_sd", pr.tau_between_scale)
@@ -374,24 +423,23 @@ def build_model(
             trend = pm.Data("trend", values["trend"])
             delta = pm.Normal("delta", 0.0, pr.trend_sd, dims="participant")
             mean = mean + delta[:, None] * trend
-        # ---- AR(1) likelihood with gaps, on the grid: the residual of each person's previous
-        # observation, ``gap`` days back, is a sum of shifted copies of the residual grid (one
-        # per possible gap; a shift is a slice, cheap to differentiate, unlike a gather)
+        # ---- AR(1) likelihood with gaps, on the grid: each observation's predecessor (the
+        # same person's previous observation, ``gap`` days back) is gathered from the residual
+        # grid by its precomputed cell index; phi^gap is a power with an integer-valued
+        # exponent (exact sign for phi < 0). Cost does not depend on the largest gap.
+        prev_cell = pm.Data("prev_cell", values["prev_cell"])
+        gap_cell = pm.Data("gap_cell", values["gap_cell"])
         resid = (y - mean) * w
-        cond_mean = mean
-        rho = pt.zeros_like(resid)
-        phi_g = pt.ones_like(phi)
-        for g in range(1, min(max_gap, t_pad - 1) + 1):
-            phi_g = phi_g * phi                     # phi^g by products: exact sign for phi < 0
-            on = pt.eq(gap, g) * phi_g[:, None]
-            shifted = pt.concatenate([pt.zeros((n_pad, g)), resid[:, :-g]], axis=1)
-            cond_mean = cond_mean + on * shifted
-            rho = rho + on
-        # rho = phi^gap on every observation but each person's first (stationary) one; the
-        # cells before a first observation hold no residual, so its cond_mean is its mean
-        rho = rho * (1.0 - first)
+        prev = pt.concatenate([resid.ravel(), pt.zeros((1,))])[prev_cell]
+        # rho = phi^gap on every observation but each person's first (stationary) one, looked
+        # up in each person's table of phi, phi^2, ... (products: exact sign for phi < 0)
+        powers = [phi]
+        for _g in range(1, max(1, int(values["n_gaps"]))):
+            powers.append(powers[-1] * phi)
+        table = pt.stack(powers, axis=1)                                  # (N, gaps)
+        rho = w * (1.0 - first) * table.ravel()[gap_cell]
         # cells without an observation (w = 0, y = 0) are N(0 | 0, 1): a constant
-        cond_mean = w * cond_mean
+        cond_mean = w * (mean + rho * prev)
         cond_sd = w * sigma[:, None] * pt.sqrt(1.0 - rho**2) + (1.0 - w)
         pm.Normal("y_obs", mu=cond_mean, sigma=cond_sd, observed=y)
     return model
@@ -426,14 +474,20 @@ def clear_cache() -> None:
     _CACHE.clear()
 
 
-def padded_sizes(arrays: SeriesArrays) -> tuple[int, int, int]:
-    """(participants, days, largest gap) after rounding up to the padding buckets."""
-    return (_round_up(arrays.n_participants, PARTICIPANT_BUCKET),
-            _round_up(arrays.n_days, DAY_BUCKET), _round_up(arrays.max_gap(), GAP_BUCKET))
+def padded_sizes(arrays: SeriesArrays) -> tuple[int, int, int, int]:
+    """(participants, days, treatment patterns, gaps) after rounding up to the padding buckets
+    (patterns of the participant-padded grid: padding people add the empty one; gaps: the
+    largest gap between a person's observations, the width of the table of φ powers)."""
+    n_pad = _round_up(arrays.n_participants, PARTICIPANT_BUCKET)
+    treat = np.zeros((n_pad, arrays.n_treatments, arrays.n_days))
+    treat[:arrays.n_participants] = arrays.treatment
+    n_pat = np.unique(treat.reshape(n_pad, -1), axis=0).shape[0]
+    return (n_pad, _round_up(arrays.n_days, DAY_BUCKET), _round_up(n_pat, PATTERN_BUCKET),
+            _round_up(arrays.max_gap(), GAP_BUCKET))
 
 
 def _compiled(arrays: SeriesArrays, priors: HierarchicalPriors, tau: TauMode, pooled: bool,
-              sizes: tuple[int, int, int]) -> _Compiled:
+              sizes: tuple[int, int, int, int]) -> _Compiled:
     """The model of one structure (sizes, treatments, trend, τ mode, pooling, priors) translated
     to JAX once per process; the data of any series of that structure are arguments."""
     from nof1.models.jax_nuts import translate
@@ -441,9 +495,9 @@ def _compiled(arrays: SeriesArrays, priors: HierarchicalPriors, tau: TauMode, po
     key = (sizes, arrays.n_treatments, arrays.trend is not None, tau, pooled, priors)
     hit = _CACHE.get(key)
     if hit is None:
-        n_p, n_d, n_g = sizes
+        n_p, n_d, n_u, n_g = sizes
         model = build_model(arrays, priors, tau=tau, pooled=pooled, n_participants=n_p,
-                            n_days=n_d, max_gap=n_g)
+                            n_days=n_d, n_patterns=n_u, n_gaps=n_g)
         names = tuple([v.name for v in model.free_RVs]
                       + [v.name for v in model.deterministics])
         hit = _Compiled(model=model, jax_model=translate(model, names), output_names=names)
@@ -498,7 +552,9 @@ def fit_series(
     sizes = padded_sizes(arrays)
     comp = _compiled(arrays, pr, tau, pooled, sizes)
     jm = comp.jax_model
-    args = jm.args(model_data(arrays, n_participants=sizes[0], n_days=sizes[1]))
+    values = model_data(arrays, n_participants=sizes[0], n_days=sizes[1], n_patterns=sizes[2],
+                        n_gaps=sizes[3])
+    args = jm.args(values)
     rng = np.random.default_rng(seed)
     chain_seeds = [int(v) for v in rng.integers(2**31, size=chains)]
     starts = jittered_starts(jm, args, chains, rng)

@@ -128,16 +128,21 @@ def jaxify(inputs: Sequence[Any], outputs: Sequence[Any]) -> Callable[..., Any]:
     """A PyTensor graph as a JAX function of ``inputs``: PyTensor's JAX rewrites, then its JAX
     dispatch — what ``pymc.sampling.jax.get_jaxified_graph`` does, without importing that
     module (0.6–1 s: it loads ArviZ's NumPyro converter, and it sets ``XLA_FLAGS`` to 100
-    CPU devices). Shared variables left in the graph become constants."""
+    CPU devices). Shared variables left in the graph become constants; a random generator
+    among them is a ValueError (as in PyMC)."""
     import pytensor.tensor as pt
     from pytensor.compile import SharedVariable, mode
     from pytensor.graph.fg import FunctionGraph
     from pytensor.graph.replace import clone_replace
     from pytensor.graph.traversal import graph_inputs
     from pytensor.link.jax.dispatch import jax_funcify
+    from pytensor.tensor.random.type import RandomType
 
     outs = list(outputs)
     shared = [v for v in graph_inputs(outs) if isinstance(v, SharedVariable)]
+    if any(isinstance(v.type, RandomType) for v in shared):
+        raise ValueError("the graph draws random numbers (a shared random generator): it "
+                         "cannot be translated to a deterministic JAX function")
     if shared:
         outs = clone_replace(outs, replace={v: pt.constant(v.get_value(borrow=True))
                                             for v in shared})
