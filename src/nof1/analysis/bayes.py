@@ -262,7 +262,7 @@ class BayesFit:
         Exact (mixture) for the exact engine, from the draws for PyMC. Defaults come from the
         attributes stored with the fit (ci_level, better, mcid).
         """
-        from nof1.models.bayes_exact import _summaries
+        from nof1.models.exact_mixture import mixture_summaries
 
         ci_level = float(self.attrs.get("ci_level", CI_LEVEL) if ci_level is None else ci_level)
         better = str(self.attrs.get("better", "lower") if better is None else better)
@@ -275,8 +275,8 @@ class BayesFit:
             w, mean, cov = mix
             mm = mean @ c
             ss = np.sqrt(np.einsum("ckl,k,l->c", cov, c, c))
-            out = _summaries(w[None, :, None], mm[None, :, None], ss[None, :, None],
-                             ci_level=ci_level, better=better, mcid=mcid)
+            out = mixture_summaries(w[None, :, None], mm[None, :, None], ss[None, :, None],
+                                    ci_level=ci_level, better=better, mcid=mcid)
             return {k: (None if v is None else float(v[0])) for k, v in out.items()}
         return _draw_summary(self.effect_draws(contrast), ci_level=ci_level, better=better, mcid=mcid)
 

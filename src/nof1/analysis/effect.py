@@ -286,37 +286,41 @@ def decision_probabilities(draws: ArrayLike, better: str, mcid: float | None
     return out
 
 
-def decision_probabilities_from_cdf(cdf: Callable[[float], Any], better: str, mcid: float | None
-                                    ) -> dict[str, Any]:
-    """The decision probabilities of a continuous posterior given its CDF ``cdf(x) = P(effect <= x)``.
+def decision_probabilities_from_cdf(cdf: Callable[[tuple[float, ...]], Any], better: str,
+                                    mcid: float | None) -> dict[str, Any]:
+    """The decision probabilities of a continuous posterior from its CDF.
 
     The one rule (:data:`BOUNDARY_RULE`) written on a CDF, for engines that evaluate their own
-    (the exact engine's normal mixtures, single or batched: ``cdf`` may return an array). For a
-    continuous posterior ``P(effect < x) = cdf(x)``, so: benefit ``cdf(0)`` (lower is better) or
-    ``1 - cdf(0)``; ``P(effect < -mcid) = cdf(-mcid)``, ``P(effect > mcid) = 1 - cdf(mcid)``;
-    negligible the rest, clipped to [0, 1] against rounding. The last three are None without an
-    mcid.
+    (the exact engine's normal mixtures, single or batched). ``cdf`` is called once with the
+    thresholds ``(0, -mcid, mcid)`` (``(0,)`` without an mcid) and returns, for each, P(effect <=
+    threshold) (a float, or an array over a batch). For a continuous posterior P(effect < x) is
+    the same number, so: benefit ``cdf(0)`` when lower is better, else ``1 - cdf(0)``;
+    P(effect < -mcid) = ``cdf(-mcid)``, P(effect > mcid) = ``1 - cdf(mcid)``; negligible the rest,
+    clipped to [0, 1] against rounding. The last three are None without an mcid.
 
     Example:
         >>> from scipy import stats
         >>> p = decision_probabilities_from_cdf(stats.norm(-1.0, 1.0).cdf, "lower", 1.0)
-        >>> round(float(p["prob_meaningful_benefit"]), 4), round(float(p["prob_negligible"]), 4)
+        >>> round(p["prob_meaningful_benefit"], 4), round(p["prob_negligible"], 4)
         (0.5, 0.4772)
     """
     import numpy as np
 
+    def value(v: Any) -> Any:
+        return float(v) if np.ndim(v) == 0 else v
+
     sign = _sign(better)
     m = _mcid(mcid)
-    below0 = cdf(0.0)
+    at = cdf((0.0,) if m is None else (0.0, -m, m))
+    below0 = value(at[0])
     out: dict[str, Any] = {"prob_benefit": below0 if sign < 0 else 1.0 - below0}
     if m is None:
         out.update(prob_meaningful_benefit=None, prob_meaningful_harm=None, prob_negligible=None)
         return out
-    low, high = cdf(-m), 1.0 - cdf(m)             # P(effect < -mcid), P(effect > mcid)
+    low, high = value(at[1]), 1.0 - value(at[2])      # P(effect < -mcid), P(effect > mcid)
     ben, harm = (low, high) if sign < 0 else (high, low)
-    neg = np.clip(1.0 - low - high, 0.0, 1.0)
     out.update(prob_meaningful_benefit=ben, prob_meaningful_harm=harm,
-               prob_negligible=float(neg) if np.ndim(neg) == 0 else neg)
+               prob_negligible=value(np.clip(1.0 - low - high, 0.0, 1.0)))
     return out
 
 
@@ -344,11 +348,9 @@ def decision_probabilities_mixture(weights: ArrayLike, means: ArrayLike, sds: Ar
         raise ValueError("weights, means and sds must have the same shape (..., components)")
     if np.any(s <= 0):
         raise ValueError("every component sd must be positive")
-    single = w.ndim == 1
 
-    def cdf(x: float) -> Any:
-        v = np.sum(w * special.ndtr((x - mu) / s), axis=-1)
-        return float(v) if single else v
+    def cdf(points: tuple[float, ...]) -> list[Any]:
+        return [np.sum(w * special.ndtr((x - mu) / s), axis=-1) for x in points]
 
     return decision_probabilities_from_cdf(cdf, better, mcid)
 
