@@ -71,31 +71,53 @@ def main() -> None:
     ap.add_argument("--chains", type=int, default=2)
     ap.add_argument("--cores", type=int, default=1)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--no-own", action="store_true", help="skip the own single-trial fits")
+    ap.add_argument("--json", action="store_true",
+                    help="print one JSON line (fit seconds, sampling seconds, peak memory, "
+                         "diagnostics) instead of the text")
     args = ap.parse_args()
     os.environ.setdefault("PYTENSOR_FLAGS", "base_compiledir=.venv/pytensor-cache")
 
+    t_sim = time.perf_counter()
     td, effects = series(args.participants, args.seed)
+    simulate_s = time.perf_counter() - t_sim
     n_days = protocol().trial_days
-    print(f"pooled model, {args.participants} participants x {n_days} days "
-          f"({args.chains} chains x {args.draws} draws, {args.tune} tune, {args.cores} core(s))")
     t0 = time.perf_counter()
     res = nof1.pool(td, seed=args.seed, draws=args.draws, tune=args.tune, chains=args.chains,
                     cores=args.cores, own="none")
     fit_s = time.perf_counter() - t0
     sampling = float(res.posterior["posterior"].attrs.get("sampling_time", float("nan")))
+    d = res.diagnostics
+    pop, sd_b = res.population, res.between_sd
+    if args.json:
+        import json
+        import resource
+
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2   # KiB -> GiB
+        print(json.dumps({"participants": args.participants, "days": n_days,
+                          "fit_s": round(fit_s, 2), "sampling_s": round(sampling, 2),
+                          "simulate_s": round(simulate_s, 2), "peak_rss_gib": round(peak, 2),
+                          "r_hat_max": d["r_hat_max"], "ess_bulk_min": d["ess_bulk_min"],
+                          "divergences": d["divergences"],
+                          "target_accept": res.settings["target_accept"],
+                          "mu": [pop["estimate"], pop["ci_low"], pop["ci_high"]],
+                          "true_mean": float(effects.mean()), "load": os.getloadavg()[0]}))
+        return
+    print(f"pooled model, {args.participants} participants x {n_days} days "
+          f"({args.chains} chains x {args.draws} draws, {args.tune} tune, chains in parallel)")
     verdict = "OK" if fit_s <= LIMIT_SECONDS else "TOO SLOW"
     print(f"  model fit (compile + sample)   {fit_s:7.1f} s   (limit {LIMIT_SECONDS:.0f} s: {verdict})")
     print(f"    of which NUTS sampling        {sampling:7.1f} s")
-    t0 = time.perf_counter()
-    method, _ = own_estimates(td, res.outcome, seed=args.seed)
-    print(f"  own single-trial fits ({method})  {time.perf_counter() - t0:7.1f} s")
-    d = res.diagnostics
-    pop, sd_b = res.population, res.between_sd
+    if not args.no_own:
+        t0 = time.perf_counter()
+        method, _ = own_estimates(td, res.outcome, seed=args.seed)
+        print(f"  own single-trial fits ({method})  {time.perf_counter() - t0:7.1f} s")
     print(f"  r_hat max {d['r_hat_max']:.3f}, bulk ESS min {d['ess_bulk_min']:.0f}, "
           f"divergences {d['divergences']}")
     print(f"  population mean {pop['estimate']:.2f} [{pop['ci_low']:.2f}, {pop['ci_high']:.2f}] "
           f"(true mean of the simulated effects {effects.mean():.2f}); between-person sd "
           f"{sd_b['estimate']:.2f} [{sd_b['ci_low']:.2f}, {sd_b['ci_high']:.2f}] (true 0.5)")
+    print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":
