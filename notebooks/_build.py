@@ -12,6 +12,7 @@ and write files only into a temporary folder.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import nbformat
@@ -25,9 +26,14 @@ import tempfile
 
 import matplotlib.pyplot as plt
 import pandas as pd
+from IPython.display import Markdown
 
 import nof1
 from nof1 import plot
+
+
+def say(text):   # prose whose numbers come from the cells above, shown as Markdown
+    return Markdown(text)
 
 # The repository root (the notebooks live in notebooks/).
 ROOT = next(p for p in [Path.cwd(), *Path.cwd().parents] if (p / "protocols").is_dir())
@@ -185,10 +191,18 @@ def analyse_notebook() -> nbformat.NotebookNode:
 
 This notebook walks through the analysis of a finished N-of-1 trial: reading the log (and the
 problems found in it), running every analysis, reading the plots, and writing the shareable HTML
-report. The data are the bundled simulated sample (`data/sample/`), so the true effects are known:
-beetroot juice lowers nightly severity by 1.2 points, with a carryover time constant of 1.5 days.
+report. The data are the bundled simulated sample (`data/sample/`), so the true effects are known
+(`data/sample/true_parameters.json`).
 """),
         code(SETUP),
+        code("""
+import json
+
+truth = json.loads((ROOT / "data" / "sample" / "true_parameters.json").read_text())["beetroot_log"]
+sev = truth["outcomes"]["severity"]
+say(f"The sample was simulated with beetroot juice lowering nightly severity by {-sev['effect']:g} "
+    f"points, with a carryover time constant of {sev['carryover_days']:g} days.")
+"""),
         md("""
 ## Reading the log
 
@@ -274,10 +288,17 @@ fig = plot.effect_posterior(bayes, protocol.outcome("severity"))
         md("""
 The model also estimates how fast the effect appears and fades (the carryover time constant τ).
 The timeline can show its fitted mean with that carryover curve and a 95% credible band: the effect
-builds up over the first days of each beetroot period and fades after it. The primary analysis
-is *as randomised* (intention to treat): 2027-02-18 (ringed), the day the placebo bottle was taken
-by mistake, counts as a beetroot day, as the schedule says. The as-treated analysis below follows
-what was actually taken.
+builds up over the first days of each beetroot period and fades after it.
+"""),
+        code("""
+days = trial.data[trial.data["phase"] == "trial"]
+wrong = days[days["condition_taken"].astype(object) != days["condition"].astype(object)]
+assert len(wrong) == 1 and wrong["condition"].iloc[0] == "B"      # the sentence below says so
+day = wrong.iloc[0]
+say(f"The primary analysis is *as randomised* (intention to treat): {day['date']:%Y-%m-%d} "
+    f"(ringed), the day the {protocol.conditions[day['condition_taken']].label.lower()} was taken "
+    f"by mistake, counts as a {protocol.conditions[day['condition']].label.lower()} day, as the "
+    "schedule says. The as-treated analysis below follows what was actually taken.")
 """),
         code("""
 print("carryover time constant τ (days):", bayes.extras["tau"])
@@ -568,10 +589,15 @@ raw = steady.pivot_table(index="participant", columns="condition_taken", values=
 raw["B − A"] = raw["B"] - raw["A"]
 raw.round(2)
 """),
+        code("""
+diff = raw["B − A"]
+who = ("Everyone's severity is" if (diff < 0).all()
+       else f"{(diff < 0).sum()} of {len(diff)} people's severities are")
+say(f"{who} lower on beetroot juice, by between about {-diff.max():.1f} and {-diff.min():.1f} "
+    "points. How much of that spread is real difference between people, and how much is the noise "
+    "of a 16-week trial with autocorrelated nights? That is what the pooled models sort out.")
+"""),
         md("""
-Everyone's severity is lower on beetroot juice, by between about 0.2 and 2.3 points. How much of
-that spread is real difference between people, and how much is the noise of a 16-week trial with
-autocorrelated nights? That is what the pooled models sort out.
 
 ## The classical counterpart: a linear mixed model
 
@@ -654,13 +680,25 @@ print(f"simulated from: μ = {truth['effect_distribution']['mean']}, σ = "
       f"{truth['effect_distribution']['sd']}; the six drawn effects average "
       f"{truth['drawn_effect_mean']}")
 """),
+        code("""
+from nof1.formatting import fmt_number, fmt_prob
+
+# the words below hold for these numbers; the checks keep them honest when the numbers move
+assert pop["prob_benefit"] > 0.95 and pop["prob_meaningful_benefit"] < 0.8
+assert pop["ci_high"] > -mcid > pop["ci_low"]
+assert between["ci_low"] < 0.2 and between["ci_high"] > 1
+assert new["prob_benefit"] > 0.8 and new["prob_meaningful_benefit"] < 0.5
+say(f"The group is almost sure that beetroot juice helps *on average* ({fmt_prob(pop['prob_benefit'])}), "
+    f"but not that the average benefit reaches the MCID ({fmt_prob(pop['prob_meaningful_benefit'])}): "
+    f"μ's interval runs from {-pop['ci_high']:.1f} to {-pop['ci_low']:.1f} points of benefit. With "
+    "six people the between-person sd is poorly pinned down — its interval runs from "
+    f"{between['ci_low']:.2f} to {between['ci_high']:.1f} points — so the prediction for a new "
+    f"person is wide: they would very likely benefit somewhat ({fmt_prob(new['prob_benefit'])}), but "
+    f"the chance of a meaningful benefit is below one half ({fmt_prob(new['prob_meaningful_benefit'])}). "
+    "That is the honest answer for the next person considering the juice: try it, in your own "
+    "N-of-1 trial.")
+"""),
         md("""
-The group is almost sure that beetroot juice helps *on average*, but not that the average benefit
-reaches the MCID: μ's interval runs from well under one point to beyond it. With six people the
-between-person sd is poorly pinned down — its interval runs from nearly zero to more than one
-point — so the prediction for a new person is wide: they would very likely benefit somewhat, but
-the chance of a meaningful benefit is below one half. That is the honest answer for the next
-person considering the juice: try it, in your own N-of-1 trial.
 
 ## What each person learns
 
@@ -688,25 +726,48 @@ for name in ("own", "shrunken"):
     print(f"{name:>8}: root-mean-square error {rmse:.2f}, mean 95% interval width {width:.2f}, "
           f"intervals covering the true effect: {covered.sum()} of {len(true)}")
 """),
-        md("""
+        code("""
+def err(name, p):
+    return abs(table.loc[p, name] - table.loc[p, "true effect"])
+
+def covers(name, p):
+    return table.loc[p, f"{name} low"] <= table.loc[p, "true effect"] <= table.loc[p, f"{name} high"]
+
+rmse = {name: ((table[name] - true) ** 2).mean() ** 0.5 for name in ("own", "shrunken")}
+dist, drawn = truth["effect_distribution"], table["true effect"]
+# the words below hold for these numbers; the checks keep them honest when the numbers move
+assert err("shrunken", "P02") < err("own", "P02") and err("shrunken", "P04") < err("own", "P04")
+assert rmse["shrunken"] > rmse["own"]                                 # no pay-off on average
+assert covers("own", "P06") and not covers("shrunken", "P06")
+assert err("own", "P01") < err("shrunken", "P01") and err("own", "P05") < err("shrunken", "P05")
+assert drawn.std() > dist["sd"] > between["estimate"]
+assert classical.between_sd["estimate"] > between["estimate"]
+say(f\"\"\"
 Read the table against the truth. Shrinkage pulls everyone towards the group mean, and the pooled
 intervals are narrower — the borrowed strength. For P02 and P04, whose own trials overstated and
 understated their effects, that helps. But shrinkage is a bet that people are alike unless their
-data clearly say otherwise, and in this series the bet does not pay off on average:
+data clearly say otherwise, and in this series the bet does not pay off on average (root-mean-square
+error {rmse['shrunken']:.2f} shrunken against {rmse['own']:.2f} own):
 
-* **P06** really is different (true effect −2.54, about 2.5 population sds from the mean), and
-  their own trial shows it. With six people the model cannot tell a truly different person from a
-  lucky one, so it pulls P06 a long way towards the group, and the shrunken interval misses the
-  truth.
-* **P01 and P05** have small true effects (−0.38 and −0.30), which their own trials happened to
-  estimate closely; shrinkage moves them towards the mean of about −1.
+* **P06** really is different (true effect {fmt_number(drawn['P06'], minus='−')}, about
+  {(dist['mean'] - drawn['P06']) / dist['sd']:.1f} population sds from the mean), and their own
+  trial shows it. With six people the model cannot tell a truly different person from a lucky
+  one, so it pulls P06 a long way towards the group, and the shrunken interval misses the truth.
+* **P01 and P05** have small true effects ({fmt_number(drawn['P01'], minus='−')} and {fmt_number(drawn['P05'], minus='−')}), which their
+  own trials happened to estimate closely; shrinkage moves them towards the mean of about
+  {fmt_number(pop['estimate'], 1, minus='−')}.
 
-The six drawn effects happen to be more spread out (sd about 0.8) than the population they were
-drawn from (σ = 0.6), while the data of six people suggest less spread than that, so the model
-shrinks more than the truth warrants. The mixed model, whose point estimate of σ is larger, shrinks less. Over many
-series shrinkage lowers the average error — in the checks of `docs/scaling.md` it did so in 37 of
-48 simulated series of eight people — but not for every person or every series. Report both
-estimates; for a person whose own trial is clear, their own estimate is their answer, and the
+The six drawn effects happen to be more spread out (sd about {drawn.std():.1f}) than the population
+they were drawn from (σ = {dist['sd']:g}), while the data of six people suggest less spread than
+that (σ about {between['estimate']:.2f}), so the model shrinks more than the truth warrants. The
+mixed model, whose point estimate of σ is larger ({classical.between_sd['estimate']:.2f}), shrinks
+less.
+\"\"\")
+"""),
+        md("""
+Over many series shrinkage lowers the average error — in the checks of `docs/scaling.md` it did so
+in 37 of 48 simulated series of eight people — but not for every person or every series. Report
+both estimates; for a person whose own trial is clear, their own estimate is their answer, and the
 shrunken one says how it looks in the light of everyone else.
 
 ## The forest plot
@@ -819,12 +880,17 @@ Extending the trial by one or two pairs makes a conclusive verdict somewhat more
 of the uncertainty is about the effect itself, not about the number of days.
 
 ## The stopping rule, and what it costs in errors
-
-The protocol fixes a stopping rule before the data (`analysis.monitoring`): looks after pair 2,
-3 (and the end); stop for efficacy when P(meaningful benefit) >= 0.9, for futility when the
-predictive probability of a benefit verdict at the planned end falls below 0.05, for harm when
-P(meaningful harm) >= 0.8. Day 42 is before the first look, so the rule says *continue*.
-
+"""),
+        code("""
+rule = protocol.analysis.monitoring
+looks = list(range(rule.min_pairs, protocol.design.randomization.pairs, rule.every_pairs))
+say(f"The protocol fixes a stopping rule before the data (`analysis.monitoring`): looks after pair "
+    f"{', '.join(map(str, looks))} (and the end); stop for efficacy when P(meaningful benefit) >= "
+    f"{rule.efficacy.prob:g}, for futility when the predictive probability of a benefit verdict at "
+    f"the planned end falls below {rule.futility.prob:g}, for harm when P(meaningful harm) >= "
+    f"{rule.harm.prob:g}. Day 42 is before the first look, so the rule says *continue*.")
+"""),
+        md("""
 Is the rule safe? `evaluate_monitoring` simulates the whole sequential trial many times at a true
 effect of 0 (how often does it wrongly claim a benefit?) and at 1.5 MCID (how often does it find
 it, and how soon?), next to the fixed design and the naive habit of stopping as soon as the 95%
@@ -910,9 +976,46 @@ def _keep_ids(nb: nbformat.NotebookNode, path: Path) -> None:
             new_cell.id = old_cell.id
 
 
+#: Numbers that prose may state without a cell computing them: rules and constants, not results.
+PROSE_CONSTANTS = frozenset({
+    "1.01",     # the r-hat threshold of the convergence checks
+    "0.025",    # the largest Monte Carlo SE of a probability from 400 completions, sqrt(0.25/400)
+    "0.125",    # 2/16: the smallest p-value of a randomisation test over 16 allocations
+    "0.05",     # the significance level of the classical tests
+})
+_PROSE_NUMBER = re.compile(r"(?<![\w.])[−-]?\d+\.\d+|\b\d{4}-\d{2}-\d{2}\b")
+
+
+def prose_numbers_typed_by_hand(nb: nbformat.NotebookNode) -> list[str]:
+    """Numbers in a notebook's Markdown that no code cell holds: results typed into the prose.
+
+    A result belongs in the output of the cell that computes it (``say(f"...")`` renders a
+    sentence with its numbers as Markdown), so that the prose cannot go stale when the results
+    move. Prose may repeat an input that a code cell sets (an effect of -1.2 simulated, a period
+    length), a rule (:data:`PROSE_CONSTANTS`) and whole numbers; decimals and dates must come
+    from a cell.
+    """
+    code_text = " ".join(c.source for c in nb.cells if c.cell_type == "code").replace("−", "-")
+    found = []
+    for cell in nb.cells:
+        if cell.cell_type != "markdown":
+            continue
+        for m in _PROSE_NUMBER.finditer(cell.source):
+            token = m.group(0).replace("−", "-")
+            if token.lstrip("-") in PROSE_CONSTANTS or token in code_text:
+                continue
+            context = cell.source[max(0, m.start() - 40): m.end() + 20].replace("\n", " ")
+            found.append(f"{token!r} in ...{context}...")
+    return found
+
+
 def main() -> None:
     for name, build in NOTEBOOKS.items():
         nb = build()
+        typed = prose_numbers_typed_by_hand(nb)
+        if typed:
+            raise SystemExit(f"{name}: numbers typed into the prose (compute them in a cell and "
+                             "show them with say(...)):\n  " + "\n  ".join(typed))
         path = HERE / name
         _keep_ids(nb, path)
         nbformat.validate(nb)

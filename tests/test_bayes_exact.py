@@ -117,13 +117,13 @@ def test_tau_integration_matches_brute_force():
     edges = np.linspace(-4, 4, 201)
     z = 0.5 * (edges[1:] + edges[:-1])
     taus = priors.tau_median * np.exp(priors.tau_sigma * z)
-    from nof1.models.bayes_exact import _prepare, _run_grid
+    from nof1.models.exact_grid import prepare_series, run_grid
 
     logml, means, sds = [], [], []
     for t in taus:
         pr = ModelPriors(**{**priors.__dict__, "tau_fixed": float(t)})
-        prep = _prepare(y[None], day[None], u[None, None], trend=False, run_in_days=0)
-        ev, _, _ = _run_grid(prep, pr, SINGLE_GRID)
+        prep = prepare_series(y[None], day[None], u[None, None], trend=False, run_in_days=0)
+        ev, _, _ = run_grid(prep, pr, SINGLE_GRID)
         lw = ev.logw[0].reshape(-1)
         top = lw.max()
         w = np.exp(lw - top)

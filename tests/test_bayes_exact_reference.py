@@ -58,8 +58,7 @@ def test_single_mixture_summaries_match_the_general_path():
     """A single fit's summaries (cell-merged start, Halley on the full mixture) equal the general
     mixture summaries (Newton from the moment-matched normal) on random mixtures, bimodal and
     skewed ones included."""
-    from nof1.models.bayes_exact import _summaries
-    from nof1.models.exact_mixture import _mixture_summaries
+    from nof1.models.exact_mixture import mixture_summaries, single_mixture_summaries
 
     rng = np.random.default_rng(7)
     for i in range(25):
@@ -72,8 +71,8 @@ def test_single_mixture_summaries_match_the_general_path():
         w = rng.dirichlet(np.full(cell.size, 0.5))
         ci, better = float(rng.choice([0.8, 0.9, 0.95, 0.99])), str(rng.choice(["lower", "higher"]))
         mcid = None if i % 4 == 0 else float(rng.uniform(0.1, 2.0))
-        new = _mixture_summaries(w, m, s, cell, ci_level=ci, better=better, mcid=mcid)
-        old = _summaries(w[None, :, None], m[None, :, None], s[None, :, None], ci_level=ci,
+        new = single_mixture_summaries(w, m, s, cell, ci_level=ci, better=better, mcid=mcid)
+        old = mixture_summaries(w[None, :, None], m[None, :, None], s[None, :, None], ci_level=ci,
                          better=better, mcid=mcid)
         for k, v in old.items():
             if v is None:

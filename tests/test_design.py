@@ -348,3 +348,31 @@ def test_cli_compare_with_plot_and_pilot(tmp_path: Path, beetroot: Protocol) -> 
     assert code == 0, out + err
     doc = json.loads(out)
     assert doc["assurance"] is True and doc["pilot"]["n_days"] == 14
+
+
+# --------------------------------------------------------------------------- priors
+def _with_prior(p: Protocol, prior: dict) -> Protocol:
+    doc = p.model_dump(mode="json", exclude_none=True)
+    doc["analysis"] = {**doc.get("analysis", {}), "prior": prior}
+    return Protocol.model_validate(doc)
+
+
+def test_design_uses_the_analysis_priors_and_follows_the_protocols_prior() -> None:
+    from nof1.analysis.bayes import model_priors
+    from nof1.design import _analysis_priors
+
+    base = small_protocol(pairs=3, period=7, washout=1, carryover="exclude")
+    hopeful = _with_prior(base, {"evidence": {"severity": {
+        "effect_mean": -3.0, "effect_sd": 0.3, "source": "a made-up, very confident earlier trial"}}})
+    sceptical = _with_prior(base, {"kind": "sceptical"})
+    for p in (base, hopeful, sceptical):       # the same builder, not a copy of it
+        assert _analysis_priors(p, p.primary, n_treatments=1) == model_priors(p, p.primary, 1)
+    assert model_priors(hopeful, hopeful.primary, 1) != model_priors(base, base.primary, 1)
+
+    def run(p: Protocol) -> float:
+        r = evaluate(p, effect=-1.0, sd=1.5, phi=0.3, sims=200, seed=5, methods=("bayes",))
+        return r.methods["bayes"].mean_prob_meaningful_benefit
+
+    # a confident prior that the effect is -3 pulls every simulated posterior towards benefit
+    assert run(hopeful) > run(base) + 0.1
+    assert run(sceptical) < run(base)

@@ -67,6 +67,8 @@ from nof1.constants import (
     VERDICT_NO_EFFECT,
 )
 from nof1.errors import Nof1Error
+from nof1.jsonsafe import json_safe
+from nof1.seeds import task_seed
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -111,8 +113,6 @@ DEFAULT_DURATION_FACTOR: float = 1.5
 DESIGN_KEYS: tuple[str, ...] = ("period_days", "pairs", "washout_days", "run_in_days")
 
 _PROGRESS = Callable[[str, float], None]
-
-
 
 
 def compare_grid() -> GridSpec:
@@ -160,19 +160,6 @@ def _mean(x: NDArray[np.float64]) -> tuple[float, float]:
 def _benefit_sign(outcome: Outcome) -> float:
     """-1 when lower is better, +1 when higher is better."""
     return -1.0 if outcome.better == "lower" else 1.0
-
-
-def _clean(value: Any) -> Any:
-    from nof1.analysis.base import _clean as clean
-
-    return clean(value)
-
-
-def _seed_for(seed: int, *keys: object) -> int:
-    import hashlib
-
-    h = hashlib.sha256(":".join(str(k) for k in (seed, *keys)).encode()).digest()
-    return int.from_bytes(h[:8], "big") >> 1
 
 
 def _design_outcome(protocol: Protocol, outcome: str | None) -> Outcome:
@@ -251,7 +238,7 @@ class PilotEstimate:
         return np.asarray(d["sigma"], dtype=float), np.asarray(d["phi"], dtype=float)
 
     def to_dict(self) -> dict[str, Any]:
-        return _clean({
+        return json_safe({
             "n_days": self.n_days, "source": self.source, "mean": self.mean,
             "sd": self.sd, "sd_interval": list(self.sd_interval),
             "phi": self.phi, "phi_interval": list(self.phi_interval),
@@ -351,7 +338,7 @@ def estimate_pilot(
     if np.ptp(y) == 0:
         raise DesignError(f"every pilot value is {y[0]:g}: there is no variation to estimate")
     priors = _analysis_priors(protocol, o, n_treatments=u.shape[0], scale_hint=float(np.ptp(y)),
-                              pilot=True, has_trial_days=bool(u.any()))
+                              pilot=True, has_trial_days=bool(u.any()), y=y)
     data = SeriesData(y=y, day=day, u=u, trend=False, run_in_days=run_in)
     try:
         post = fit_exact(data, priors, grid=SINGLE_GRID)
@@ -371,24 +358,18 @@ def estimate_pilot(
 
 # =========================================================================== analysis settings
 def _analysis_priors(protocol: Protocol | None, outcome: Outcome | None, *, n_treatments: int,
-                     scale_hint: float = 1.0, pilot: bool = False,
-                     has_trial_days: bool = True) -> ModelPriors:
-    """The Bayesian analysis' priors for a protocol's outcome (see :mod:`nof1.analysis.bayes`)."""
+                     scale_hint: float = 1.0, pilot: bool = False, has_trial_days: bool = True,
+                     y: NDArray[np.float64] | None = None) -> ModelPriors:
+    """The Bayesian analysis' priors for a protocol's outcome: :func:`nof1.analysis.bayes.model_priors`.
+
+    Without a protocol (a bare pilot series) there is no analysis to follow: weakly informative
+    priors scaled to twice the series' spread (``scale_hint``), carryover off.
+    """
+    from nof1.analysis.bayes import model_priors
     from nof1.models.bayes_exact import ModelPriors
 
-    helper = _bayes_helper("model_priors")
-    if protocol is not None and outcome is not None and helper is not None:
-        pri = helper(protocol, outcome, n_treatments=n_treatments)
-    elif protocol is not None and outcome is not None:
-        r = outcome.value_range
-        width = (r[1] - r[0]) if r is not None and math.isfinite(r[1] - r[0]) else max(scale_hint, 1e-6) * 2
-        a = protocol.analysis
-        pri = ModelPriors.from_scale(
-            width, n_treatments, kind=a.prior.kind, mcid=outcome.mcid, effect_mean=a.prior.effect_mean,
-            effect_sd=a.prior.effect_sd, sigma_scale=a.prior.sigma_scale,
-            tau_median=a.tau_prior.median, tau_sigma=a.tau_prior.sigma,
-            tau_fixed=None if a.carryover == "model" else 0.0,
-        )
+    if protocol is not None and outcome is not None:
+        pri = model_priors(protocol, outcome, n_treatments=n_treatments, y=y)
     else:
         pri = ModelPriors.from_scale(max(scale_hint, 1e-6) * 2, n_treatments, tau_fixed=0.0)
     if pilot and not has_trial_days:
@@ -397,17 +378,6 @@ def _analysis_priors(protocol: Protocol | None, outcome: Outcome | None, *, n_tr
 
         pri = replace(pri, tau_fixed=0.0)
     return pri
-
-
-def _bayes_helper(name: str) -> Callable[..., Any] | None:
-    """A helper of :mod:`nof1.analysis.bayes` when that module provides it."""
-    try:
-        import nof1.analysis.bayes as bayes_mod
-    except ModuleNotFoundError as err:
-        if err.name != "nof1.analysis.bayes":
-            raise
-        return None
-    return getattr(bayes_mod, name, None)
 
 
 def _batch_grid() -> GridSpec:
@@ -663,7 +633,7 @@ class MethodPower:
         out = {k: v for k, v in self.__dict__.items()}
         out["verdict_shares"] = dict(self.verdict_shares) if self.verdict_shares else None
         out["verdict_shares_null"] = dict(self.verdict_shares_null) if self.verdict_shares_null else None
-        return _clean(out)
+        return json_safe(out)
 
 
 _CRITERIA = {
@@ -753,7 +723,7 @@ class DesignEvaluation:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: protocol identity, design, scenario, pilot and every method's numbers."""
-        return _clean({
+        return json_safe({
             "nof1_version": __version__,
             "protocol": {"id": self.protocol.id, "fingerprint": self.protocol.fingerprint},
             "outcome": self.outcome,
@@ -832,10 +802,10 @@ def _simulate_pair(
         b0 = simulate_batch(protocol, effect=0.0, sd=sd, phi=phi, **common)
         return b1, b0
     # assurance: the noise-free mean from the simulator, AR(1) noise with per-trial (sd, φ)
-    sd_i, phi_i = pilot.draw(sims, seed=_seed_for(seed, "pilot-draws"))
+    sd_i, phi_i = pilot.draw(sims, seed=task_seed(seed, "pilot-draws"))
     m1 = simulate_batch(protocol, effect=effect, sd=0.0, phi=0.0, **common)
     m0 = simulate_batch(protocol, effect=0.0, sd=0.0, phi=0.0, **common)
-    e = _ar1_rows(np.random.default_rng(_seed_for(seed, "pilot-noise")), phi_i, sd_i, m1.n_days)
+    e = _ar1_rows(np.random.default_rng(task_seed(seed, "pilot-noise")), phi_i, sd_i, m1.n_days)
     r = outcome.value_range
     out = []
     for m in (m1, m0):
@@ -876,7 +846,7 @@ def _check_number(name: str, value: Any, *, low: float | None = None, high: floa
 def _prepare_randomization(ctx: _Context, seed: int, notes: list[str]) -> dict[str, Any]:
     """Set the reference set of allocations on ``ctx``; the design's smallest attainable p."""
     protocol = ctx.protocol
-    allocs, exact = _randomization_reference(protocol, _seed_for(seed, "allocations"))
+    allocs, exact = _randomization_reference(protocol, task_seed(seed, "allocations"))
     ctx.randomization_allocations, ctx.randomization_exact = allocs, exact
     contrast = (protocol.treatments[ctx.contrast_code - 1], protocol.control)
     min_two, min_one = _min_randomization_p(protocol, allocs, exact, contrast)
@@ -963,7 +933,7 @@ def evaluate(
             raise DesignError("give either a pilot or sd and phi, not both: with a pilot both are drawn "
                               "from its posterior")
         est = pilot if isinstance(pilot, PilotEstimate) else estimate_pilot(
-            pilot, protocol, outcome=o.name, seed=_seed_for(seed, "pilot"))
+            pilot, protocol, outcome=o.name, seed=task_seed(seed, "pilot"))
     else:
         missing_args = [n for n, v in (("sd", sd), ("phi", phi)) if v is None]
         if missing_args:
@@ -1172,7 +1142,7 @@ class DesignComparison:
         return design_comparison(self.table, **kwargs)
 
     def to_dict(self) -> dict[str, Any]:
-        return _clean({
+        return json_safe({
             "nof1_version": __version__,
             "protocol": {"id": self.protocol.id, "fingerprint": self.protocol.fingerprint},
             "scenario": self.scenario,
@@ -1295,7 +1265,7 @@ def compare(
     est = None
     if pilot is not None:
         est = pilot if isinstance(pilot, PilotEstimate) else estimate_pilot(
-            pilot, protocol, outcome=o.name, seed=_seed_for(int(seed), "pilot"))
+            pilot, protocol, outcome=o.name, seed=task_seed(int(seed), "pilot"))
     evaluations: list[DesignEvaluation] = []
     rows = []
     own = design_facts(protocol)

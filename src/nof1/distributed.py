@@ -25,21 +25,10 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from nof1.constants import DEFAULT_SEED
+from nof1.seeds import task_seed
 
 if TYPE_CHECKING:
     from nof1.data import TrialData
-
-
-def task_seed(seed: int, *keys: object) -> int:
-    """The seed of one task: a hash of the run's seed and the task's identity (32 bits).
-
-    Example:
-        >>> task_seed(1, "P01") == task_seed(1, "P01") != task_seed(1, "P02")
-        True
-    """
-    from nof1.pooling import _task_seed
-
-    return _task_seed(seed, *keys)
 
 
 def _run(func: Callable[..., Any], calls: list[tuple[tuple, dict[str, Any]]], client: Any) -> list[Any]:
@@ -74,7 +63,7 @@ def map_participants(
         >>> map_participants(lambda td, seed: len(td.data), series)   # doctest: +SKIP
         {'P01': 70, 'P02': 70}
     """
-    from nof1.pooling import split_series
+    from nof1.trial_data import split_series
 
     seed = DEFAULT_SEED if seed is None else int(seed)
     parts = split_series(trial_data)

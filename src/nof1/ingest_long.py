@@ -38,19 +38,18 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from nof1.data import Defect, TrialData, line_ranges
 from nof1.errors import DataError
-from nof1.ingest import (
+from nof1.ingest_daily import read_daily_log
+from nof1.ingest_dates import parse_date_time, parse_day_start
+from nof1.ingest_source import read_table
+from nof1.ingest_values import (
     CellProblem,
     is_missing_cell,
     normalised_name,
     parse_adherence_value,
-    parse_date_time,
-    parse_day_start,
     parse_outcome_value,
-    read_log_impl,
-    read_table,
 )
+from nof1.trial_data import Defect, TrialData, line_ranges
 
 if TYPE_CHECKING:
     from nof1.protocol import Protocol
@@ -266,7 +265,7 @@ def read_long_log(source: str | Path | pd.DataFrame, protocol: Protocol, *, star
                                   "are mapped by the protocol's log.names); it is treated as not measured",
                                   "missing_column", "warning"))
 
-    td = read_log_impl(frame, _as_wide(protocol), start=start, duplicates=duplicates,
+    td = read_daily_log(frame, _as_wide(protocol), start=start, duplicates=duplicates,
                        day_starts_at=day_starts_at)
     td.protocol = protocol
     return _remap(td, table, defects, dropped, normalised, row_lines, col_lines, len(entries))

@@ -46,6 +46,8 @@ from numpy.typing import NDArray
 
 from nof1.constants import VERDICT_BENEFIT, VERDICT_HARM, VERDICT_INCONCLUSIVE, VERDICT_NO_EFFECT
 from nof1.errors import AnalysisError
+from nof1.jsonsafe import json_safe
+from nof1.seeds import task_seed
 
 if TYPE_CHECKING:
     from nof1.analysis.base import MethodResult
@@ -168,7 +170,8 @@ def predictive_verdicts(trial_data: TrialData, *, today: int, extra_pairs: int =
     Example:
         >>> predictive_verdicts(td, today=42, seed=1)["probabilities"]      # doctest: +SKIP
     """
-    from nof1.analysis.core import contrasts_for, verdict
+    from nof1.analysis.base import contrasts_for
+    from nof1.analysis.decision import verdict
     from nof1.design import compare_grid
     from nof1.models.bayes_exact import fit_exact_batch
     from nof1.models.exposure import exposure
@@ -308,10 +311,8 @@ class InterimResult:
     def to_dict(self) -> dict[str, Any]:
         """The JSON of ``nof1 status --json``."""
         from nof1._version import __version__
-        from nof1.analysis.base import _clean
-
         cur = self.current.to_dict()
-        return _clean({
+        return json_safe({
             "nof1_version": __version__,
             "protocol": {"id": self.protocol.id, "fingerprint": self.protocol.fingerprint},
             "outcome": self.outcome, "contrast": f"{self.contrast[0]}-{self.contrast[1]}",
@@ -325,7 +326,7 @@ class InterimResult:
 
     @property
     def current_verdict(self) -> str | None:
-        from nof1.analysis.core import verdict
+        from nof1.analysis.decision import verdict
 
         if not self.current.available:
             return None
@@ -446,8 +447,8 @@ def interim(
         >>> st.recommendation                              # doctest: +SKIP
         'continue'
     """
+    from nof1.analysis.base import contrasts_for
     from nof1.analysis.bayes import bayes
-    from nof1.analysis.core import contrasts_for
     from nof1.monitoring import DEFAULT_RULE, rule_text
 
     t0 = time.perf_counter()
@@ -505,7 +506,7 @@ def interim(
                 notes.append("extensions need a design with fixed period lengths")
                 break
             pred = predictive_verdicts(td, today=today, extra_pairs=extra, completions=completions,
-                                       seed=_seed(seed, k), outcome=o.name, contrast=contrast, fit=fit)
+                                       seed=task_seed(seed, "interim", k), outcome=o.name, contrast=contrast, fit=fit)
             label = "planned end" if extra == 0 else f"+{extra} pair" + ("s" if extra > 1 else "")
             horizons.append(Horizon(
                 label=label, extra_pairs=extra, end_day=pred["end_day"], end_date=_date_of(td, pred["end_day"]),
@@ -528,13 +529,6 @@ def interim(
                          progress=progress, current=current, horizons=horizons, monitoring=monitoring,
                          alerts=alerts, recommendation=rec, reasons=reasons, notes=notes,
                          seconds=time.perf_counter() - t0)
-
-
-def _seed(seed: int, *keys: object) -> int:
-    import hashlib
-
-    h = hashlib.sha256(":".join(map(str, (seed, "interim", *keys))).encode()).digest()
-    return int.from_bytes(h[:4], "big")
 
 
 def _apply_rule(td: TrialData, o: Outcome, contrast: tuple[str, str], rule: Monitoring, *, today: int,
@@ -571,7 +565,7 @@ def _apply_rule(td: TrialData, o: Outcome, contrast: tuple[str, str], rule: Moni
     if needs_pred and look_day >= today and today_pred is not None:
         pred = today_pred  # the look is today: the predictive probabilities just computed
     elif needs_pred:
-        pred = predictive_verdicts(at, today=look_day, completions=completions, seed=_seed(seed, "look", k),
+        pred = predictive_verdicts(at, today=look_day, completions=completions, seed=task_seed(seed, "interim", "look", k),
                                    outcome=o.name, contrast=contrast)["probabilities"]
     decision, because = threshold_decision(rule, r.extras, pred, td.protocol.analysis.decision)
     out["look"] = {"pairs": k, "day": look_day, "decision": decision, "because": because,

@@ -47,6 +47,7 @@ from numpy.typing import NDArray
 from scipy import special
 
 from nof1.constants import VERDICT_BENEFIT, VERDICT_HARM
+from nof1.jsonsafe import json_safe
 from nof1.plan_keys import Monitoring, Threshold
 
 if TYPE_CHECKING:
@@ -373,9 +374,7 @@ class MonitoringEvaluation:
         return pd.DataFrame(rows)
 
     def to_dict(self) -> dict[str, Any]:
-        from nof1.analysis.base import _clean
-
-        return _clean({
+        return json_safe({
             "protocol": {"id": self.protocol.id, "fingerprint": self.protocol.fingerprint},
             "rule": self.rule.model_dump(mode="json"), "rule_text": rule_text(self.rule),
             "rule_source": self.rule_source, "scenario": self.scenario,

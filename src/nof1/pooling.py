@@ -28,7 +28,6 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import warnings
@@ -41,10 +40,13 @@ import numpy as np
 import pandas as pd
 
 from nof1._version import __version__
-from nof1.analysis.base import Contrast, _clean
+from nof1.analysis.base import Contrast
 from nof1.constants import DEFAULT_SEED, INTERVAL_KIND
 from nof1.data import DataReport, TrialData
 from nof1.errors import AnalysisError, DataError
+from nof1.jsonsafe import json_safe
+from nof1.seeds import task_seed
+from nof1.trial_data import require_series, split_series
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -103,58 +105,6 @@ def series_from_trials(trials: Mapping[str, TrialData]) -> TrialData:
     )
     first = next(iter(trials.values()))
     return TrialData(protocol=first.protocol, data=data, report=report, start=None, source="series")
-
-
-def split_series(trial_data: TrialData) -> dict[str, TrialData]:
-    """Each participant's own :class:`TrialData` (no ``participant`` column), in order.
-
-    Example:
-        >>> parts = split_series(td)          # doctest: +SKIP
-        >>> list(parts)                       # doctest: +SKIP
-        ['P01', 'P02']
-    """
-    _require_series(trial_data, minimum=1)
-    protocol = trial_data.protocol
-    outcome_cols = [o.name for o in protocol.outcomes]
-    out: dict[str, TrialData] = {}
-    pid_col = trial_data.data["participant"].astype(str)
-    for pid in trial_data.participants:
-        d = trial_data.data.loc[pid_col == pid].drop(columns=["participant"]).reset_index(drop=True)
-        trial_rows = d["phase"] == "trial"
-        n_logged = int(d.loc[trial_rows, outcome_cols].notna().any(axis=1).sum())
-        report = DataReport(
-            source=f"{trial_data.source or 'series'}#{pid}", rows_read=int(d["logged"].sum())
-            if "logged" in d else len(d), days_expected=int(trial_rows.sum()), days_logged=n_logged,
-        )
-        report.rows_used = report.rows_read
-        start = None
-        if "date" in d and d["date"].notna().any():
-            start = pd.Timestamp(d["date"].dropna().iloc[0]).date()
-        out[pid] = TrialData(protocol=protocol, data=d, report=report, start=start,
-                             source=report.source)
-    return out
-
-
-def _require_series(trial_data: TrialData, minimum: int = 2) -> None:
-    if "participant" not in trial_data.data.columns:
-        raise DataError(
-            "the log has no 'participant' column: pooling needs a series of trials, one column "
-            "naming the person on each row",
-            source=trial_data.source,
-        )
-    n = len(trial_data.participants)
-    if n < minimum:
-        raise DataError(
-            f"pooling needs at least {minimum} participants, the log has {n}"
-            + (f" ({', '.join(trial_data.participants)})" if n else ""),
-            source=trial_data.source,
-        )
-
-
-def _task_seed(seed: int, *keys: object) -> int:
-    """A reproducible 32-bit seed for one task (participant, grid point)."""
-    h = hashlib.sha256(":".join(str(k) for k in (seed, *keys)).encode()).digest()
-    return int.from_bytes(h[:4], "big")
 
 
 # --------------------------------------------------------------------------- summaries
@@ -365,7 +315,7 @@ class PooledResult:
             "reproducibility": {"seed": self.seed, "protocol_fingerprint": self.protocol.fingerprint,
                                 "data_hash": self.data_hash},
         }
-        return _clean(out)
+        return json_safe(out)
 
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
@@ -553,9 +503,9 @@ def own_estimates(
     parts = split_series(trial_data)
     if own == "none":
         return None, {}
-    method, opts = _choose_own(own, next(iter(parts.values())), outcome.name, _task_seed(seed, "own"))
+    method, opts = _choose_own(own, next(iter(parts.values())), outcome.name, task_seed(seed, "own"))
     if method != "model":
-        res = map_participants(_own_task, trial_data, client=client, seed=_task_seed(seed, "own"),
+        res = map_participants(_own_task, trial_data, client=client, seed=task_seed(seed, "own"),
                                outcome=outcome.name, method=method, options=opts)
         return method, res
     return "model_no_pooling", _own_model_fit(trial_data, outcome, seed=seed,
@@ -591,14 +541,14 @@ def _bayes_setup(trial_data: TrialData, outcome: Outcome, tau: TauOption | None,
 def _own_model_fit(trial_data: TrialData, outcome: Outcome, *, seed: int,
                    fit_kwargs: Mapping[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:
     """Own estimates from the same model without pooling (every person independent)."""
-    from nof1.analysis.core import contrasts_for
+    from nof1.analysis.base import contrasts_for
     from nof1.models.hierarchical import fit_series
 
     protocol = trial_data.protocol
     arrays, priors, tau_mode, _ = _bayes_setup(trial_data, outcome, fit_kwargs.get("tau"),
                                                fit_kwargs.get("priors"))
     kw = {k: v for k, v in fit_kwargs.items() if k in ("draws", "tune", "chains", "cores")}
-    tree = fit_series(arrays, priors, tau=tau_mode, pooled=False, seed=_task_seed(seed, "nopool"), **kw)
+    tree = fit_series(arrays, priors, tau=tau_mode, pooled=False, seed=task_seed(seed, "nopool"), **kw)
     beta = _stack(tree, "beta")                                        # (S, N, K)
     ci = protocol.analysis.ci_level
     out: dict[str, dict[str, dict[str, Any]]] = {p: {} for p in arrays.participants}
@@ -665,7 +615,7 @@ def pool(
         >>> res = pool(td, seed=1, draws=500, tune=500)                # doctest: +SKIP
         >>> res.population["estimate"], res.new_person["prob_meaningful_benefit"]  # doctest: +SKIP
     """
-    _require_series(trial_data)
+    require_series(trial_data)
     protocol = trial_data.protocol
     o = _check_outcome(protocol, outcome)
     seed = DEFAULT_SEED if seed is None else int(seed)
@@ -709,7 +659,7 @@ def _pool_bayes(
     cores: int | None, tau: TauOption | None, target_accept: float | None, progressbar: bool,
     prior_overrides: Mapping[str, float] | None = None,
 ) -> PooledResult:
-    from nof1.analysis.core import contrasts_for
+    from nof1.analysis.base import contrasts_for
     from nof1.models.hierarchical import diagnostics, fit_series
 
     protocol = trial_data.protocol
@@ -857,7 +807,7 @@ def henderson_pev(fit: Any, frame: pd.DataFrame, treatments: Sequence[str]
 def _pool_mixedlm(trial_data: TrialData, o: Outcome, *, seed: int) -> PooledResult:
     from scipy import stats
 
-    from nof1.analysis.core import contrasts_for
+    from nof1.analysis.base import contrasts_for
 
     protocol = trial_data.protocol
     ci = protocol.analysis.ci_level

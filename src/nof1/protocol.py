@@ -49,6 +49,7 @@ from nof1.constants import (
 )
 from nof1.errors import Problem, ProtocolError
 from nof1.plan_keys import EvidencePrior, Monitoring
+from nof1.seeds import task_seed
 
 SCHEMA_VERSION = 1
 _NAME_RE = r"^[A-Za-z_][A-Za-z0-9_]*$"
@@ -637,7 +638,7 @@ class Protocol(_Model):
             return {k: (c.code or k) for k, c in self.conditions.items()}
         seed = (self.design.randomization.seed if self.design.randomization else None) or 0
         free = [c for c in _BLIND_CODES if c not in {x.code for x in self.conditions.values()}]
-        order = sorted(free[: max(len(self.conditions), 1) + 2], key=lambda c: _hash_int(seed, "code", c))
+        order = sorted(free[: max(len(self.conditions), 1) + 2], key=lambda c: task_seed(seed, "code", c, bits=64))
         out, i = {}, 0
         for k, c in self.conditions.items():
             if c.code is not None:
@@ -781,21 +782,21 @@ class Protocol(_Model):
         if self.scheme == "start_points":
             if d.phase_starts is not None:
                 return tuple(d.phase_starts)
-            return self._start_allocation_at(_hash_int(r.seed, "start_points") % self.n_allocations)
+            return self._start_allocation_at(task_seed(r.seed, "start_points", bits=64) % self.n_allocations)
         if d.sequence is not None:
             return tuple(d.sequence)
         keys = list(self.conditions)
         if self.scheme == "pairs":
             seq: list[str] = []
             for i in range(r.pairs):
-                flip = _hash_int(r.seed, "pair", i) % 2
+                flip = task_seed(r.seed, "pair", i, bits=64) % 2
                 seq.extend(keys if flip == 0 else list(reversed(keys)))
             return tuple(seq)
         # blocks
         perms = list(itertools.permutations(keys))
         seq = []
         for i in range(r.blocks):
-            seq.extend(perms[_hash_int(r.seed, "block", i) % len(perms)])
+            seq.extend(perms[task_seed(r.seed, "block", i, bits=64) % len(perms)])
         return tuple(seq)
 
     def periods_for(self, allocation: Sequence | None = None) -> list[tuple[str, int]]:
@@ -895,12 +896,6 @@ class Protocol(_Model):
             "outcomes: " + ", ".join(f"{o.name} ({o.role}, {o.type}, {o.schedule})" for o in self.ordered_outcomes),
         ]
         return lines
-
-
-def _hash_int(seed: int | None, *keys: object) -> int:
-    """A version- and platform-independent pseudo-random integer from a seed and keys."""
-    text = ":".join(str(x) for x in (seed, *keys))
-    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big")
 
 
 # --------------------------------------------------------------------------- loading

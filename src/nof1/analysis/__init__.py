@@ -11,11 +11,13 @@ from typing import Any
 from nof1.analysis.base import (
     MethodResult,
     MethodSpec,
+    contrasts_for,
     get_method,
     register_method,
     registered_methods,
 )
-from nof1.analysis.core import AnalysisResult, analyze, contrasts_for, verdict
+from nof1.analysis.core import AnalysisResult, analyze
+from nof1.analysis.decision import verdict
 
 __all__ = [
     "AnalysisResult", "MethodResult", "MethodSpec", "analyze", "contrasts_for", "get_method",

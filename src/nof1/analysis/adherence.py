@@ -143,7 +143,7 @@ def adherence_section(trial_data: TrialData, primary: MethodResult | None, prima
                       *, ci_level: float, seed: int) -> dict[str, Any]:
     """Counts, the as-treated sensitivity analysis of the primary outcome next to the primary
     (as randomised) result, and a sentence when they disagree."""
-    from nof1.analysis.core import verdict
+    from nof1.analysis.decision import verdict
 
     p = trial_data.protocol
     counts = adherence_counts(trial_data)

@@ -21,31 +21,21 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from nof1.errors import AnalysisError
+from nof1.jsonsafe import json_safe
 
 if TYPE_CHECKING:
-    pass
+    from nof1.protocol import Protocol
 
 Contrast = tuple[str, str]  # (treatment key, control key): effect = treatment minus control
 
 
-def _clean(value: Any) -> Any:
-    """JSON-safe: numpy scalars to Python, NaN/inf to None, tuples to lists, recursively."""
-    try:
-        import numpy as np
-
-        if isinstance(value, np.generic):
-            value = value.item()
-        elif isinstance(value, np.ndarray):
-            value = value.tolist()
-    except ImportError:  # pragma: no cover
-        pass
-    if isinstance(value, float):
-        return None if not math.isfinite(value) else value
-    if isinstance(value, Mapping):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
-    return value
+def contrasts_for(protocol: Protocol) -> list[Contrast]:
+    """Each treatment against control, then any pairwise contrasts the protocol requests."""
+    out: list[Contrast] = [(t, protocol.control) for t in protocol.treatments]
+    for x, y in protocol.analysis.contrasts:
+        if (x, y) not in out:
+            out.append((x, y))
+    return out
 
 
 @dataclass(frozen=True)
@@ -151,14 +141,14 @@ class MethodResult:
         """The method's entry in the interface JSON."""
         if not self.available:
             out: dict[str, Any] = {"available": False, "reason": self.reason}
-            out.update(_clean(dict(self.extras)))
+            out.update(json_safe(dict(self.extras)))
             return out
         out = {}
         for name in ("estimate", "ci_low", "ci_high", "ci_level", "p_value"):
             v = getattr(self, name)
             if v is not None:
-                out[name] = _clean(float(v))
-        out.update(_clean(dict(self.extras)))
+                out[name] = json_safe(float(v))
+        out.update(json_safe(dict(self.extras)))
         if self.notes:
             out["notes"] = list(self.notes)
         return out

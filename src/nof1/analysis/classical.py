@@ -142,7 +142,8 @@ def prepare_days(
     return o, days, w
 
 
-def _constant_problem(values: np.ndarray, what: str = "outcome") -> str | None:
+def constant_problem(values: np.ndarray, what: str = "outcome") -> str | None:
+    """Why ``values`` cannot be analysed when they are all equal, else None."""
     if values.size and np.ptp(values) == 0:
         return f"all usable values of the {what} are equal ({values[0]:g}): there is no variation to analyse"
     return None
@@ -216,7 +217,7 @@ def gls_ar1(
         if problem:
             return MethodResult.unavailable(name, o.name, contrast,
                                             f"{problem} (days with every covariate of the adjustment)")
-    problem = _constant_problem(days["y"].to_numpy())
+    problem = constant_problem(days["y"].to_numpy())
     if problem:
         return MethodResult.unavailable(name, o.name, contrast, problem)
     use_trend = trend_on(protocol, trend)
@@ -351,7 +352,7 @@ def paired_periods(
         days = usable_days(trial_data, o.name, w)
     except ValueError as err:
         return MethodResult.unavailable(name, o.name, contrast, str(err))
-    problem = _constant_problem(days.loc[days["condition"].isin(contrast), "y"].to_numpy())
+    problem = constant_problem(days.loc[days["condition"].isin(contrast), "y"].to_numpy())
     if problem:
         return MethodResult.unavailable(name, o.name, contrast, problem)
     table = period_means(days, contrast)
@@ -442,7 +443,7 @@ def welch_naive(
         return prep
     o, days, w = prep
     d = days[days["condition"].isin(contrast)]
-    problem = _constant_problem(d["y"].to_numpy())
+    problem = constant_problem(d["y"].to_numpy())
     if problem:
         return MethodResult.unavailable(name, o.name, contrast, problem)
     yt = d.loc[d["condition"] == contrast[0], "y"].to_numpy(dtype=float)

@@ -10,62 +10,24 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
 import platform
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from nof1._version import __version__
-from nof1.analysis.base import Contrast, MethodResult, _clean, registered_methods
-from nof1.constants import (
-    DEFAULT_SEED,
-    VERDICT_BENEFIT,
-    VERDICT_HARM,
-    VERDICT_INCONCLUSIVE,
-    VERDICT_NO_EFFECT,
-)
+from nof1.analysis.base import MethodResult, contrasts_for, registered_methods
+from nof1.analysis.decision import verdict
+from nof1.constants import DEFAULT_SEED
 from nof1.errors import AnalysisError
+from nof1.jsonsafe import json_safe
+from nof1.seeds import task_seed
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from nof1.data import TrialData
     from nof1.protocol import Decision, Outcome, Protocol
-
-
-def contrasts_for(protocol: Protocol) -> list[Contrast]:
-    """Each treatment against control, then any pairwise contrasts the protocol requests."""
-    out: list[Contrast] = [(t, protocol.control) for t in protocol.treatments]
-    for x, y in protocol.analysis.contrasts:
-        if (x, y) not in out:
-            out.append((x, y))
-    return out
-
-
-def verdict(prob: dict[str, float | None], decision: Decision) -> str | None:
-    """Plain-words verdict from posterior probabilities and the protocol's decision rules.
-
-    ``prob`` holds ``prob_meaningful_benefit``, ``prob_meaningful_harm`` and ``prob_negligible``
-    (P(|effect| < mcid)). Returns None when they are not available.
-
-    Example:
-        >>> from nof1.protocol import Decision
-        >>> verdict({"prob_meaningful_benefit": 0.9, "prob_meaningful_harm": 0.0,
-        ...          "prob_negligible": 0.1}, Decision())
-        'likely meaningful benefit'
-    """
-    pb, ph, pn = (prob.get("prob_meaningful_benefit"), prob.get("prob_meaningful_harm"),
-                  prob.get("prob_negligible"))
-    if pb is None or ph is None:
-        return None
-    if pb >= decision.benefit_prob and ph < decision.harm_prob_max:
-        return VERDICT_BENEFIT
-    if ph >= decision.possible_harm_prob:
-        return VERDICT_HARM
-    if pn is not None and pn >= decision.no_effect_prob:
-        return VERDICT_NO_EFFECT
-    return VERDICT_INCONCLUSIVE
 
 
 @dataclass
@@ -223,7 +185,7 @@ class AnalysisResult:
             if not key.startswith("_"):
                 out[key] = value
         out["reproducibility"] = self.reproducibility()
-        return _clean(out)
+        return json_safe(out)
 
     def reproducibility(self) -> dict[str, Any]:
         """Versions, seed, protocol fingerprint and data hash needed to repeat the analysis."""
@@ -241,12 +203,6 @@ class AnalysisResult:
             "data_hash": self.trial_data.data_hash,
             "versions": versions,
         }
-
-
-def _seed_for(seed: int, *keys: str) -> int:
-    """A distinct, reproducible seed for each outcome/contrast/method."""
-    h = hashlib.sha256(":".join([str(seed), *keys]).encode()).digest()
-    return int.from_bytes(h[:4], "big")
 
 
 def analyze(
@@ -323,7 +279,7 @@ def analyze(
                     progress(f"{o.name}: {name} ({label})")
                 by_method[name] = spec.fit(
                     itt, o, contrast, ci_level=ci_level,
-                    seed=_seed_for(seed, o.name, label, name), washout_days=washout_days, **options,
+                    seed=task_seed(seed, o.name, label, name), washout_days=washout_days, **options,
                 )
             results[o.name][label] = by_method
             verdicts[o.name][label] = _verdict_from(by_method, protocol.analysis.decision)
@@ -333,7 +289,7 @@ def analyze(
         from nof1.analysis.sections import add_sections
 
         add_sections(result, itt, registry=registry, options=options, washout_days=washout_days,
-                     seed_for=_seed_for)
+                     seed_for=task_seed)
     return result
 
 

@@ -5,15 +5,16 @@ exercise minutes) is not analysed as an outcome. When the protocol lists it in
 ``analysis.adjust_for``, ``bayes`` (both engines: the covariates are more flat-prior columns of
 the linear model, so the exact engine stays exact), ``gls_ar1`` and the Bayesian discrete models
 add it, centred, as a column of the model of every primary, secondary and safety outcome; days
-without a covariate value are left out of the adjusted fit. :func:`covariate_section` puts the
-adjusted and the unadjusted effect side by side.
+without a covariate value are left out of the adjusted fit. This module builds the model inputs;
+:func:`nof1.analysis.sections.covariate_section` puts the adjusted and the unadjusted effect side
+by side and runs the mediator check (:func:`nof1.analysis.sections.mediator_check`).
 
 A covariate that the treatment itself moves is a *mediator* (sleep may improve *because* the legs
 are calmer): adjusting for it removes part of the effect the trial wants to measure. The
-randomisation protects only the unadjusted comparison, so :func:`covariate_section` tests each
+randomisation protects only the unadjusted comparison, so the covariate section tests each
 covariate for a difference between conditions (``gls_ar1`` on the covariate, washout excluded)
-and warns when it is larger than chance explains (p < 0.05); the unadjusted effect is then the
-one to read.
+and warns when it is larger than chance explains (p < :data:`MEDIATOR_ALPHA`); the unadjusted
+effect is then the one to read.
 
 Example:
     >>> res = nof1.analyze(td, methods=["gls_ar1"], seed=1)                 # doctest: +SKIP
@@ -23,19 +24,17 @@ Example:
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 if TYPE_CHECKING:
-    from nof1.analysis.base import MethodResult
     from nof1.data import TrialData
     from nof1.protocol import Outcome, Protocol
 
 __all__ = ["ADJUSTING_METHODS", "MEDIATOR_ALPHA", "adjustment_for", "coefficient_summary",
-           "covariate_matrix", "covariate_section"]
+           "covariate_matrix"]
 
 #: Methods that adjust for ``analysis.adjust_for``.
 ADJUSTING_METHODS = ("bayes", "gls_ar1")
@@ -97,88 +96,3 @@ def coefficient_summary(flat: dict[str, NDArray[np.float64]], names: list[str],
         lo, med, hi = np.quantile(np.asarray(v, dtype=float), [a, 0.5, 1 - a])
         out[name] = {"estimate": float(med), "ci_low": float(lo), "ci_high": float(hi)}
     return out
-
-
-def _brief(r: MethodResult) -> dict[str, Any]:
-    out: dict[str, Any] = {"available": r.available}
-    if r.available:
-        out.update(estimate=r.estimate, ci_low=r.ci_low, ci_high=r.ci_high)
-        if r.p_value is not None:
-            out["p_value"] = r.p_value
-        for key in ("prob_benefit", "prob_meaningful_benefit"):
-            if key in r.extras:
-                out[key] = r.extras[key]
-    else:
-        out["reason"] = r.reason
-    return out
-
-
-def mediator_check(trial_data: TrialData, covariate: str, contrast: tuple[str, str], *,
-                   ci_level: float, washout_days: int | None = None) -> dict[str, Any]:
-    """Does ``covariate`` differ between the two conditions beyond chance? (``gls_ar1`` on the
-    covariate, washout excluded; flagged when p < :data:`MEDIATOR_ALPHA`).
-
-    Example:
-        >>> mediator_check(td, "stress", ("B", "A"), ci_level=0.95)["flag"]     # doctest: +SKIP
-        False
-    """
-    from nof1.analysis.classical import gls_ar1
-
-    r = gls_ar1(trial_data, covariate, contrast, ci_level=ci_level, washout_days=washout_days,
-                adjust=False)
-    out: dict[str, Any] = {"method": "gls_ar1", "contrast": f"{contrast[0]}-{contrast[1]}", **_brief(r)}
-    if not r.available:
-        out["flag"] = None
-        out["sentence"] = f"{covariate}: the difference between conditions could not be checked ({r.reason})."
-        return out
-    flag = bool(r.p_value is not None and r.p_value < MEDIATOR_ALPHA)
-    out["flag"] = flag
-    diff = f"{r.estimate:+.2f} ({ci_level:.0%} CI {r.ci_low:+.2f} to {r.ci_high:+.2f}, p = {r.p_value:.3f})"
-    if flag:
-        out["sentence"] = (
-            f"{covariate} differs between conditions by {diff}, more than chance explains: the "
-            "treatment may move it (a mediator), and adjusting for a mediator removes part of the "
-            "real effect. Read the unadjusted effect as the total effect of the treatment.")
-    else:
-        out["sentence"] = (f"{covariate} does not differ between conditions beyond chance ({diff}); "
-                           "adjusting for it is not expected to bias the effect.")
-    return out
-
-
-def covariate_section(trial_data: TrialData, results: dict[str, dict[str, dict[str, MethodResult]]],
-                      unadjusted: dict[str, dict[str, dict[str, MethodResult]]], *,
-                      ci_level: float, washout_days: int | None = None) -> dict[str, Any] | None:
-    """The covariate section of an analysis: what was adjusted for, adjusted next to unadjusted
-    effects per outcome/contrast/method, and the mediator check of every covariate.
-
-    ``unadjusted`` mirrors ``results`` for the adjusting methods, fitted with ``adjust=False``.
-    """
-    protocol = trial_data.protocol
-    names = list(protocol.analysis.adjust_for)
-    if not names:
-        return None
-    from nof1.analysis.core import contrasts_for
-
-    contrasts = contrasts_for(protocol)
-    mediators = {c: mediator_check(trial_data, c, contrasts[0], ci_level=ci_level,
-                                   washout_days=washout_days) for c in names}
-    effects: dict[str, Any] = {}
-    for outcome, by_contrast in unadjusted.items():
-        for label, by_method in by_contrast.items():
-            for method, un in by_method.items():
-                adj = results[outcome][label][method]
-                entry = {"adjusted": _brief(adj), "unadjusted": _brief(un)}
-                if adj.available and un.available:
-                    wa, wu = adj.ci_high - adj.ci_low, un.ci_high - un.ci_low
-                    entry["interval_width_ratio"] = wa / wu if wu > 0 else math.nan
-                if "covariate_coefficients" in adj.extras:
-                    entry["coefficients"] = adj.extras["covariate_coefficients"]
-                effects.setdefault(outcome, {}).setdefault(label, {})[method] = entry
-    flagged = [c for c, m in mediators.items() if m.get("flag")]
-    sentences = [m["sentence"] for m in mediators.values()]
-    if flagged:
-        sentences.insert(0, f"Possible mediator{'s' if len(flagged) > 1 else ''}: "
-                            f"{', '.join(flagged)}. The adjusted effects may understate the effect "
-                            "of the treatment.")
-    return {"adjusted_for": names, "effects": effects, "mediator_check": mediators,
-            "possible_mediators": flagged, "sentences": sentences}

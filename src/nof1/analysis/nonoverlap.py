@@ -36,7 +36,7 @@ import numpy as np
 
 from nof1.analysis.base import Contrast, MethodResult, register_method
 from nof1.analysis.classical import (
-    _constant_problem,
+    constant_problem,
     prepare_days,
 )
 from nof1.constants import CI_LEVEL
@@ -186,7 +186,7 @@ def _fit_index(
     o, days, w = prep
     yt = days.loc[days["condition"] == contrast[0], "y"].to_numpy(dtype=float)
     yc = days.loc[days["condition"] == contrast[1], "y"].to_numpy(dtype=float)
-    problem = _constant_problem(np.concatenate([yt, yc]))
+    problem = constant_problem(np.concatenate([yt, yc]))
     if problem:
         return MethodResult.unavailable(index, o.name, contrast, problem)
     r = nonoverlap(yc, yt, better=o.better, ci_level=ci_level)

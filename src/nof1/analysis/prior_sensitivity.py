@@ -34,6 +34,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from nof1.jsonsafe import json_safe
+
 if TYPE_CHECKING:
     from nof1.analysis.base import Contrast
     from nof1.data import TrialData
@@ -62,9 +64,7 @@ class PriorSensitivity:
         return pd.DataFrame(self.rows)
 
     def to_dict(self) -> dict[str, Any]:
-        from nof1.analysis.base import _clean
-
-        return _clean({"available": self.available, "reason": self.reason, "contrast": self.contrast,
+        return json_safe({"available": self.available, "reason": self.reason, "contrast": self.contrast,
                        "priors": self.rows, "depends_on_prior": self.depends_on_prior,
                        "sentence": self.sentence})
 
@@ -87,9 +87,7 @@ class OnsetSensitivity:
         return pd.DataFrame(self.rows)
 
     def to_dict(self) -> dict[str, Any]:
-        from nof1.analysis.base import _clean
-
-        return _clean({"available": self.available, "reason": self.reason, "contrast": self.contrast,
+        return json_safe({"available": self.available, "reason": self.reason, "contrast": self.contrast,
                        "rows": self.rows, "spread": self.spread, "disagree": self.disagree,
                        "sentence": self.sentence})
 
@@ -124,7 +122,7 @@ def _setup(trial_data: TrialData, outcome: Outcome | str, contrast: Contrast
 
 
 def _fit_row(data: Any, priors: Any, c: Any, o: Outcome, trial_data: TrialData) -> dict[str, Any]:
-    from nof1.analysis.core import verdict
+    from nof1.analysis.decision import verdict
     from nof1.models.bayes_exact import fit_exact
 
     post = fit_exact(data, priors)

@@ -12,14 +12,18 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import TYPE_CHECKING, Any
+
+from nof1.analysis.base import contrasts_for
+from nof1.analysis.covariates import MEDIATOR_ALPHA
 
 if TYPE_CHECKING:
     from nof1.analysis.base import MethodResult
     from nof1.analysis.core import AnalysisResult
     from nof1.data import TrialData
 
-__all__ = ["add_sections", "manipulation_check"]
+__all__ = ["add_sections", "covariate_section", "manipulation_check", "mediator_check"]
 
 
 def _first_available(by_method: dict[str, MethodResult]) -> MethodResult | None:
@@ -72,7 +76,6 @@ def add_sections(result: AnalysisResult, itt: TrialData, *, registry: dict, opti
     sections (each only when it applies) and the unadjusted effects of adjusted methods."""
     from nof1.analysis.adherence import adherence_section
     from nof1.analysis.blinding import blinding_check
-    from nof1.analysis.covariates import covariate_section
 
     p = result.protocol
     ci = p.analysis.ci_level
@@ -176,3 +179,87 @@ def section_lines(result: AnalysisResult, which: str) -> list[str]:
                          "1 = blinded, 0.5 = random guessing, 0 = unblinded)")
         lines.append(f"  {sec['sentence']}")
     return lines
+
+
+# =========================================================================== covariates
+def _brief(r: MethodResult) -> dict[str, Any]:
+    out: dict[str, Any] = {"available": r.available}
+    if r.available:
+        out.update(estimate=r.estimate, ci_low=r.ci_low, ci_high=r.ci_high)
+        if r.p_value is not None:
+            out["p_value"] = r.p_value
+        for key in ("prob_benefit", "prob_meaningful_benefit"):
+            if key in r.extras:
+                out[key] = r.extras[key]
+    else:
+        out["reason"] = r.reason
+    return out
+
+
+def mediator_check(trial_data: TrialData, covariate: str, contrast: tuple[str, str], *,
+                   ci_level: float, washout_days: int | None = None) -> dict[str, Any]:
+    """Does ``covariate`` differ between the two conditions beyond chance? (``gls_ar1`` on the
+    covariate, washout excluded; flagged when p < :data:`MEDIATOR_ALPHA`).
+
+    Example:
+        >>> mediator_check(td, "stress", ("B", "A"), ci_level=0.95)["flag"]     # doctest: +SKIP
+        False
+    """
+    from nof1.analysis.classical import gls_ar1
+
+    r = gls_ar1(trial_data, covariate, contrast, ci_level=ci_level, washout_days=washout_days,
+                adjust=False)
+    out: dict[str, Any] = {"method": "gls_ar1", "contrast": f"{contrast[0]}-{contrast[1]}", **_brief(r)}
+    if not r.available:
+        out["flag"] = None
+        out["sentence"] = f"{covariate}: the difference between conditions could not be checked ({r.reason})."
+        return out
+    flag = bool(r.p_value is not None and r.p_value < MEDIATOR_ALPHA)
+    out["flag"] = flag
+    diff = f"{r.estimate:+.2f} ({ci_level:.0%} CI {r.ci_low:+.2f} to {r.ci_high:+.2f}, p = {r.p_value:.3f})"
+    if flag:
+        out["sentence"] = (
+            f"{covariate} differs between conditions by {diff}, more than chance explains: the "
+            "treatment may move it (a mediator), and adjusting for a mediator removes part of the "
+            "real effect. Read the unadjusted effect as the total effect of the treatment.")
+    else:
+        out["sentence"] = (f"{covariate} does not differ between conditions beyond chance ({diff}); "
+                           "adjusting for it is not expected to bias the effect.")
+    return out
+
+
+def covariate_section(trial_data: TrialData, results: dict[str, dict[str, dict[str, MethodResult]]],
+                      unadjusted: dict[str, dict[str, dict[str, MethodResult]]], *,
+                      ci_level: float, washout_days: int | None = None) -> dict[str, Any] | None:
+    """The covariate section of an analysis: what was adjusted for, adjusted next to unadjusted
+    effects per outcome/contrast/method, and the mediator check of every covariate.
+
+    ``unadjusted`` mirrors ``results`` for the adjusting methods, fitted with ``adjust=False``.
+    """
+    protocol = trial_data.protocol
+    names = list(protocol.analysis.adjust_for)
+    if not names:
+        return None
+    contrasts = contrasts_for(protocol)
+    mediators = {c: mediator_check(trial_data, c, contrasts[0], ci_level=ci_level,
+                                   washout_days=washout_days) for c in names}
+    effects: dict[str, Any] = {}
+    for outcome, by_contrast in unadjusted.items():
+        for label, by_method in by_contrast.items():
+            for method, un in by_method.items():
+                adj = results[outcome][label][method]
+                entry = {"adjusted": _brief(adj), "unadjusted": _brief(un)}
+                if adj.available and un.available:
+                    wa, wu = adj.ci_high - adj.ci_low, un.ci_high - un.ci_low
+                    entry["interval_width_ratio"] = wa / wu if wu > 0 else math.nan
+                if "covariate_coefficients" in adj.extras:
+                    entry["coefficients"] = adj.extras["covariate_coefficients"]
+                effects.setdefault(outcome, {}).setdefault(label, {})[method] = entry
+    flagged = [c for c, m in mediators.items() if m.get("flag")]
+    sentences = [m["sentence"] for m in mediators.values()]
+    if flagged:
+        sentences.insert(0, f"Possible mediator{'s' if len(flagged) > 1 else ''}: "
+                            f"{', '.join(flagged)}. The adjusted effects may understate the effect "
+                            "of the treatment.")
+    return {"adjusted_for": names, "effects": effects, "mediator_check": mediators,
+            "possible_mediators": flagged, "sentences": sentences}

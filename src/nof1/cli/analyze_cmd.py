@@ -31,9 +31,7 @@ from nof1.cli.app import (
     write_stdout,
 )
 from nof1.errors import Nof1Error
-from nof1.formatting import fmt_number as _fmt
-from nof1.formatting import fmt_p as _fmt_p
-from nof1.formatting import fmt_prob as _fmt_prob
+from nof1.formatting import fmt_number, fmt_p, fmt_prob
 
 if TYPE_CHECKING:
     from nof1.analysis.base import MethodResult
@@ -67,7 +65,7 @@ def _method_row(r: MethodResult) -> tuple[list[str], str]:
     if not r.available:
         return [r.method, "–", "–", "–", "–", "–"], f"not available: {r.reason}"
     x = r.extras
-    interval = "–" if r.ci_low is None or r.ci_high is None else f"{_fmt(r.ci_low)} to {_fmt(r.ci_high)}"
+    interval = "–" if r.ci_low is None or r.ci_high is None else f"{fmt_number(r.ci_low)} to {fmt_number(r.ci_high)}"
     detail = []
     scale = r.scale
     if scale.kind == "index":
@@ -76,19 +74,19 @@ def _method_row(r: MethodResult) -> tuple[list[str], str]:
         found = r.outcome_effect()
         detail.append(f"on the {scale.name} scale")
         if found is not None:
-            detail.append(f"{found.label} {_fmt(found.estimate)} "
-                          f"({_fmt(found.ci_low)} to {_fmt(found.ci_high)})")
+            detail.append(f"{found.label} {fmt_number(found.estimate)} "
+                          f"({fmt_number(found.ci_low)} to {fmt_number(found.ci_high)})")
     if x.get("pairs") is not None:
         detail.append(f"{x['pairs']} pairs")
     if x.get("min_p_value") is not None:
-        detail.append(f"smallest possible p {_fmt_p(float(x['min_p_value']))}")
+        detail.append(f"smallest possible p {fmt_p(float(x['min_p_value']))}")
     tau = x.get("tau")
     if isinstance(tau, Mapping) and tau.get("median") is not None:
-        detail.append(f"carryover tau {_fmt(tau['median'], 1)} d")
+        detail.append(f"carryover tau {fmt_number(tau['median'], 1)} d")
     if r.method == "welch_naive":
         detail.append("ignores autocorrelation (comparison only)")
-    return ([r.method, _fmt(r.estimate), interval, _fmt_p(r.p_value), _fmt_prob(x.get("prob_benefit")),
-             _fmt_prob(x.get("prob_meaningful_benefit"))], "; ".join(detail))
+    return ([r.method, fmt_number(r.estimate), interval, fmt_p(r.p_value), fmt_prob(x.get("prob_benefit")),
+             fmt_prob(x.get("prob_meaningful_benefit"))], "; ".join(detail))
 
 
 def print_alerts(alerts: Iterable[Mapping[str, Any]], out: Console) -> None:

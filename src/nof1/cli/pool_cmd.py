@@ -22,8 +22,7 @@ from rich.table import Table
 
 from nof1.cli.app import app, console, err_console, handles_errors
 from nof1.errors import DataError
-from nof1.formatting import fmt_number as _num
-from nof1.formatting import fmt_prob as _prob
+from nof1.formatting import fmt_number, fmt_prob
 
 if TYPE_CHECKING:
     from nof1.pooling import ContrastPool, PooledResult
@@ -32,7 +31,7 @@ if TYPE_CHECKING:
 def _interval(e: dict[str, Any] | None) -> str:
     if not e or e.get("ci_low") is None or e.get("ci_high") is None:
         return "–"
-    return f"[{_num(e['ci_low'])}, {_num(e['ci_high'])}]"
+    return f"[{fmt_number(e['ci_low'])}, {fmt_number(e['ci_high'])}]"
 
 
 def _own(e: dict[str, Any] | None) -> str:
@@ -40,7 +39,7 @@ def _own(e: dict[str, Any] | None) -> str:
         return "–"
     if e.get("estimate") is None:
         return "n/a"
-    return f"{_num(e['estimate'])} {_interval(e)}"
+    return f"{fmt_number(e['estimate'])} {_interval(e)}"
 
 
 def contrast_table(result: PooledResult, cp: ContrastPool) -> Table:
@@ -63,9 +62,9 @@ def contrast_table(result: PooledResult, cp: ContrastPool) -> Table:
     t.add_column(f"own trial [{level}]", justify="right", no_wrap=True)
 
     def row(name: str, e: dict[str, Any], own: str = "", with_probs: bool = True) -> None:
-        cells = [name, _num(e["estimate"]), _interval(e)]
+        cells = [name, fmt_number(e["estimate"]), _interval(e)]
         if probs:
-            cells += ([_prob(e.get("prob_benefit")), _prob(e.get("prob_meaningful_benefit"))]
+            cells += ([fmt_prob(e.get("prob_benefit")), fmt_prob(e.get("prob_meaningful_benefit"))]
                       if with_probs else ["", ""])
         t.add_row(*cells, own)
 
@@ -99,11 +98,11 @@ def print_result(result: PooledResult) -> None:
     extras = result.model_extras
     if result.method == "bayes":
         if "tau" in extras:
-            console.print(f"carryover time constant tau (shared): {_num(extras['tau']['estimate'])} "
+            console.print(f"carryover time constant tau (shared): {fmt_number(extras['tau']['estimate'])} "
                           f"days ({_interval(extras['tau'])})", markup=False)
         d = result.diagnostics
-        console.print(f"diagnostics: r_hat max {_num(d.get('r_hat_max'), 3)}, bulk ESS min "
-                      f"{_num(d.get('ess_bulk_min'), 0)}, divergences {d.get('divergences', 0)}",
+        console.print(f"diagnostics: r_hat max {fmt_number(d.get('r_hat_max'), 3)}, bulk ESS min "
+                      f"{fmt_number(d.get('ess_bulk_min'), 0)}, divergences {d.get('divergences', 0)}",
                       markup=False)
     for note in result.notes:
         err_console.print(f"note: {note}", markup=False)

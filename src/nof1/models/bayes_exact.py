@@ -54,10 +54,7 @@ from __future__ import annotations
 #   exact_batch     fit_exact_batch, ExactBatchResult
 from nof1.models.exact_batch import ExactBatchResult, fit_exact_batch
 from nof1.models.exact_grid import BATCH_GRID, SINGLE_GRID, GridSpec
-from nof1.models.exact_grid import _prepare as _prepare  # re-exported (tests)
-from nof1.models.exact_grid import _run_grid as _run_grid  # re-exported (tests)
-from nof1.models.exact_mixture import _summaries as _summaries  # re-exported (analysis/bayes.py)
-from nof1.models.exact_mixture import mixture_cdf, mixture_quantile
+from nof1.models.exact_mixture import mixture_cdf, mixture_quantile, mixture_summaries
 from nof1.models.exact_model import (
     PHI_HIGH,
     PHI_LOW,
@@ -81,6 +78,7 @@ __all__ = [
     "GridSpec",
     "ModelPriors",
     "SeriesData",
+    "mixture_summaries",
     "contrast_vector",
     "fit_exact",
     "fit_exact_batch",

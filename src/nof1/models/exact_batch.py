@@ -14,12 +14,12 @@ from nof1.constants import CI_LEVEL
 from nof1.models.exact_grid import (
     BATCH_GRID,
     GridSpec,
-    _cell_quantile,
-    _normalised,
-    _prepare,
-    _run_grid,
+    cell_quantile,
+    normalised_weights,
+    prepare_series,
+    run_grid,
 )
-from nof1.models.exact_mixture import _summaries
+from nof1.models.exact_mixture import mixture_summaries
 from nof1.models.exact_model import FloatArray, ModelPriors
 
 
@@ -121,20 +121,20 @@ def fit_exact_batch(
     work: dict[str, FloatArray] = {}  # the grid's work arrays, reused by every chunk
     for start in range(0, B, chunk):
         sl = slice(start, min(start + chunk, B))
-        prep = _prepare(Y[sl], d if d.shape[0] == 1 else d[sl], u if u.shape[0] == 1 else u[sl],
+        prep = prepare_series(Y[sl], d if d.shape[0] == 1 else d[sl], u if u.shape[0] == 1 else u[sl],
                         trend=trend, run_in_days=run_in_days,
                         covariates=None if Z is None else (Z if Z.shape[0] == 1 else Z[sl]))
-        ev, phi_ax, z_ax = _run_grid(prep, priors, grid, work)
-        w = _normalised(ev.logw)
+        ev, phi_ax, z_ax = run_grid(prep, priors, grid, work)
+        w = normalised_weights(ev.logw)
         b, S = w.shape[0], w.shape[-1]
         m = np.einsum("...k,k->...", ev.beta_mean, c).reshape(b, -1, S)
         s = np.sqrt(np.einsum("...kl,k,l->...", ev.beta_cov, c, c)).reshape(b, -1, S)
-        out = _summaries(w.reshape(b, -1, S), m, s, ci_level=ci_level, better=better, mcid=mcid)
-        out["phi_median"] = _cell_quantile(0.5, w.sum(axis=(2, 3)), phi_ax.edges)
+        out = mixture_summaries(w.reshape(b, -1, S), m, s, ci_level=ci_level, better=better, mcid=mcid)
+        out["phi_median"] = cell_quantile(0.5, w.sum(axis=(2, 3)), phi_ax.edges)
         if z_ax is None:
             out["tau_median"] = np.full(b, float(priors.tau_fixed or 0.0))
         else:
-            zq = _cell_quantile(0.5, w.sum(axis=(1, 3)), z_ax.edges)
+            zq = cell_quantile(0.5, w.sum(axis=(1, 3)), z_ax.edges)
             out["tau_median"] = priors.tau_median * np.exp(priors.tau_sigma * zq)
         parts.append(out)
     merged = {k: (None if parts[0][k] is None else np.concatenate([p[k] for p in parts]))

@@ -4,7 +4,7 @@ nodes and the closed-form likelihood at each node.
 Given (φ, τ) the cross products of the augmented design [nuisance, x(τ), y] are whitened by the
 gap-aware AR(1) transform (:func:`_gram`, :func:`_combine`); the flat nuisance terms are swept out
 and the normal prior on β and σ are integrated in closed form / on σ nodes (:func:`_evaluate`).
-:func:`_run_grid` runs a coarse midpoint pass, then composite Gauss-Legendre passes where the mass is.
+:func:`run_grid` runs a coarse midpoint pass, then composite Gauss-Legendre passes where the mass is.
 Every array carries a leading batch axis (trials), so single and batched fits share this code.
 """
 
@@ -56,7 +56,7 @@ SINGLE_GRID = GridSpec(phi_coarse=24, tau_coarse=16, sigma_coarse=9,
 BATCH_GRID = GridSpec(sigma_nodes=7, sigma_halfwidth=4.5)
 
 
-def _cell_quantile(p: float, mass: FloatArray, edges: FloatArray) -> FloatArray:
+def cell_quantile(p: float, mass: FloatArray, edges: FloatArray) -> FloatArray:
     """Quantile of a piecewise-uniform density (mass per cell (B, n), edges (B, n+1))."""
     return _cell_quantiles(np.array([p]), mass, edges)[:, 0]
 
@@ -109,7 +109,7 @@ class _Prepared:
     K: int
 
 
-def _prepare(Y: FloatArray, day: NDArray[np.int64], u: FloatArray, *, trend: bool,
+def prepare_series(Y: FloatArray, day: NDArray[np.int64], u: FloatArray, *, trend: bool,
              run_in_days: int, covariates: FloatArray | None = None) -> _Prepared:
     B, n = Y.shape
     mask = np.isfinite(Y)
@@ -421,7 +421,7 @@ def _composite(mass: FloatArray, edges: FloatArray, pieces: Sequence[float], per
     return _Axis(nodes=nodes, edges=new_edges)
 
 
-def _run_grid(prep: _Prepared, priors: ModelPriors, grid: GridSpec,
+def run_grid(prep: _Prepared, priors: ModelPriors, grid: GridSpec,
               work: dict[str, FloatArray] | None = None) -> tuple[_GridEval, _Axis, _Axis | None]:
     """Coarse midpoint pass, then composite Gauss-Legendre passes where the mass is (the work
     arrays of the passes are reused: see :func:`_evaluate`)."""
@@ -451,7 +451,7 @@ def _run_grid(prep: _Prepared, priors: ModelPriors, grid: GridSpec,
     return ev, phi_ax, z_ax
 
 
-def _normalised(logw: FloatArray) -> FloatArray:
+def normalised_weights(logw: FloatArray) -> FloatArray:
     B = logw.shape[0]
     flat = logw.reshape(B, -1)
     w = np.subtract(flat, flat.max(axis=1, keepdims=True))

@@ -72,7 +72,7 @@ def mixture_quantile(
     return x
 
 
-def _summaries(w: FloatArray, m: FloatArray, s: FloatArray, *, ci_level: float, better: str,
+def mixture_summaries(w: FloatArray, m: FloatArray, s: FloatArray, *, ci_level: float, better: str,
                mcid: float | None) -> dict[str, FloatArray | None]:
     """Exact summaries of one contrast from its mixture (w, m, s of shape (B, cells, S)).
 
@@ -101,10 +101,6 @@ def _summaries(w: FloatArray, m: FloatArray, s: FloatArray, *, ci_level: float, 
         lambda xs: [mixture_cdf(np.full(B, x), wf, mf, sf) for x in xs], better, mcid))
     return out
 
-
-#: Public name of :func:`_summaries` (median, equal-tailed interval, mean, sd and the decision
-#: probabilities of a batch of mixtures), for callers outside the exact engine.
-mixture_summaries = _summaries
 
 _WORK = threading.local()
 
@@ -195,9 +191,9 @@ class _Mixture:
         return x
 
 
-def _mixture_summaries(w: FloatArray, m: FloatArray, s: FloatArray, cell: NDArray[np.int64], *,
+def single_mixture_summaries(w: FloatArray, m: FloatArray, s: FloatArray, cell: NDArray[np.int64], *,
                        ci_level: float, better: str, mcid: float | None) -> dict[str, float | None]:
-    """The summaries of :func:`_summaries` for one mixture of C normals (w, m, s of shape (C,))
+    """The summaries of :func:`mixture_summaries` for one mixture of C normals (w, m, s of shape (C,))
     whose components belong to (φ, τ) cells ``cell`` (C,).
 
     The quantiles are the roots of the mixture CDF to machine precision, as there: located on the

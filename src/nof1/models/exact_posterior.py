@@ -16,12 +16,12 @@ from nof1.constants import CI_LEVEL
 from nof1.models.exact_grid import (
     SINGLE_GRID,
     GridSpec,
-    _cell_quantile,
-    _normalised,
-    _prepare,
-    _run_grid,
+    cell_quantile,
+    normalised_weights,
+    prepare_series,
+    run_grid,
 )
-from nof1.models.exact_mixture import _mixture_summaries, _summaries, mixture_cdf
+from nof1.models.exact_mixture import mixture_cdf, mixture_summaries, single_mixture_summaries
 from nof1.models.exact_model import FloatArray, ModelPriors, SeriesData
 
 
@@ -69,10 +69,10 @@ class ExactPosterior:
         c = np.eye(self.priors.n_treatments)[0] if c is None else np.asarray(c, dtype=float)
         w, m, s = self.contrast_mixture(c)
         if self._cell_index.size != w.size:  # no cell structure: the general path
-            out = _summaries(w[None, :, None], m[None, :, None], s[None, :, None],
+            out = mixture_summaries(w[None, :, None], m[None, :, None], s[None, :, None],
                              ci_level=ci_level, better=better, mcid=mcid)
             return {k: (None if v is None else float(v[0])) for k, v in out.items()}
-        return _mixture_summaries(w, m, s, self._cell_index, ci_level=ci_level, better=better, mcid=mcid)
+        return single_mixture_summaries(w, m, s, self._cell_index, ci_level=ci_level, better=better, mcid=mcid)
 
     def prob_below(self, c: ArrayLike, x: float) -> float:
         """P(c'β < x)."""
@@ -87,7 +87,7 @@ class ExactPosterior:
             return {"median": f, "ci": [f, f], "mean": f, "fixed": True}
         mass = self.cell_mass.sum(axis=1)[None]
         a = (1 - ci_level) / 2
-        q = [float(_cell_quantile(p, mass, self.phi_edges[None])[0]) for p in (0.5, a, 1 - a)]
+        q = [float(cell_quantile(p, mass, self.phi_edges[None])[0]) for p in (0.5, a, 1 - a)]
         return {"median": q[0], "ci": [q[1], q[2]], "mean": float(self.weights @ self.phi),
                 "fixed": False}
 
@@ -98,7 +98,7 @@ class ExactPosterior:
             return {"median": t, "ci": [t, t], "fixed": True}
         mass = self.cell_mass.sum(axis=0)[None]
         a = (1 - ci_level) / 2
-        z = [float(_cell_quantile(p, mass, self.z_edges[None])[0]) for p in (0.5, a, 1 - a)]
+        z = [float(cell_quantile(p, mass, self.z_edges[None])[0]) for p in (0.5, a, 1 - a)]
         t = [self.priors.tau_median * math.exp(self.priors.tau_sigma * v) for v in z]
         return {"median": t[0], "ci": [t[1], t[2]], "fixed": False}
 
@@ -164,11 +164,11 @@ def fit_exact(data: SeriesData, priors: ModelPriors, *, grid: GridSpec = SINGLE_
     p_n = len(data.nuisance_names)
     if data.n < p_n + 2:
         raise ValueError(f"too few observations ({data.n}) for the model")
-    prep = _prepare(data.y[None], data.day, data.u[None], trend=data.trend and data.n > 2,
+    prep = prepare_series(data.y[None], data.day, data.u[None], trend=data.trend and data.n > 2,
                     run_in_days=data.run_in_days if data.has_run_in_level else 0,
                     covariates=None if data.covariates is None else data.covariates[None])
-    ev, phi_ax, z_ax = _run_grid(prep, priors, grid)
-    w = _normalised(ev.logw)[0]  # (nφ, nτ, S)
+    ev, phi_ax, z_ax = run_grid(prep, priors, grid)
+    w = normalised_weights(ev.logw)[0]  # (nφ, nτ, S)
     nphi, ntau, ns = w.shape
     phis = phi_ax.nodes[0]
     if z_ax is None:
