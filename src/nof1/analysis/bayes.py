@@ -51,9 +51,10 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from nof1._version import __version__
-from nof1.analysis.base import Contrast, MethodResult, _clean, register_method
+from nof1.analysis.base import Contrast, MethodResult, register_method
 from nof1.analysis.classical import trend_on as _trend_on
 from nof1.constants import CI_LEVEL
+from nof1.jsonsafe import json_safe
 from nof1.models.bayes_exact import (
     ModelPriors,
     SeriesData,
@@ -316,7 +317,7 @@ class BayesFit:
         protocol fingerprint, data hash, seed, engine, priors and the nof1/PyMC/ArviZ versions."""
         path = Path(path)
         tree = self.tree.copy()
-        attrs = {k: (v if isinstance(v, str) else json.dumps(_clean(v)))
+        attrs = {k: (v if isinstance(v, str) else json.dumps(json_safe(v)))
                  for k, v in self.attrs.items() if v is not None}
         attrs.update({"engine": self.engine, "outcome": self.outcome, "control": self.control,
                       "treatments": json.dumps(self.treatments), "contrast": json.dumps(list(self.contrast))})
