@@ -42,7 +42,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "OKABE_ITO",
-    "NON_EFFECT_SCALE_METHODS",
     "condition_colors",
     "period_summary",
     "timeline",
@@ -76,12 +75,6 @@ _FIT_COLOR = OKABE_ITO["blue"]
 _ALERT_COLOR = OKABE_ITO["vermillion"]
 _MARKERS = ("o", "s", "^", "D", "v", "P", "X")
 
-#: Methods whose estimate is an index (not an effect in outcome units); drawn apart in forest().
-NON_EFFECT_SCALE_METHODS: frozenset[str] = frozenset({"nap", "tau"})
-_INDEX_SCALES = frozenset({"nap", "tau", "index", "probability"})
-_LATENT_SCALES = frozenset({"latent", "logit", "log_odds", "log_rate_ratio", "log"})
-#: Extras holding a model-scale result's effect on the outcome's own scale (in this order).
-OUTCOME_SCALE_KEYS: tuple[str, ...] = ("rating_difference", "difference_per_day", "risk_difference")
 
 _RC = {
     "font.size": 10,
@@ -267,23 +260,21 @@ def _legend_below(ax: Axes, ncol: int = 4) -> None:
 
 
 def outcome_scale_effect(result: MethodResult) -> tuple[str, Mapping[str, Any]] | None:
-    """``(name, {estimate, ci_low, ci_high})`` of a model-scale result's effect in outcome units.
+    """``(name, {estimate, ci_low, ci_high})`` of a result's effect on the outcome's own scale.
 
-    Results on a latent scale (ordinal: logit; count: log rate ratio) also report the effect on
-    the outcome's own scale (``rating_difference``, ``difference_per_day``, ``risk_difference``;
-    ``extras['mcid_scale']`` names the one the MCID applies to). None when there is none.
+    Kept for callers of earlier versions: the conversion is the result's own
+    (:meth:`~nof1.analysis.base.MethodResult.outcome_effect`, see :mod:`nof1.analysis.effect`);
+    this only reshapes it. None for an index, or a model-scale result without one; a result
+    already in outcome units gives ``("effect", ...)``.
 
     Example:
         >>> outcome_scale_effect(r)     # doctest: +SKIP
         ('rating_difference', {'estimate': -0.8, 'ci_low': -1.6, 'ci_high': -0.1})
     """
-    x = result.extras
-    keys = [x["mcid_scale"]] if isinstance(x.get("mcid_scale"), str) else []
-    for key in [*keys, *OUTCOME_SCALE_KEYS]:
-        value = x.get(key)
-        if isinstance(value, Mapping) and value.get("estimate") is not None:
-            return key, value
-    return None
+    e = result.outcome_effect()
+    if e is None:
+        return None
+    return e.name, {"estimate": e.estimate, "ci_low": e.ci_low, "ci_high": e.ci_high}
 
 
 def _bayes_result(result: AnalysisResult | MethodResult | None, outcome: str) -> MethodResult | None:
@@ -529,22 +520,21 @@ def effect_posterior(method_result: MethodResult, outcome: Outcome, ax: Axes | N
     """
     fig, ax = _new_axes(ax, (6.5, 3.8))
     extras = method_result.extras
-    scale = extras.get("scale")
-    # Draws of a latent-scale model are on the MCID's scale (e.g. the rating difference) when the
+    scale = method_result.scale
+    # Draws of a model-scale fit are on the MCID's scale (e.g. the rating difference) when the
     # result says so; the numbers drawn on the plot must then come from that scale too.
-    summary: Mapping[str, Any] = {"estimate": method_result.estimate, "ci_low": method_result.ci_low,
-                                  "ci_high": method_result.ci_high}
-    on_outcome_scale = not scale or scale == "outcome"
-    scale_words = ""
+    effect = method_result.effect
+    on_outcome_scale = scale.in_outcome_units
     if not on_outcome_scale and isinstance(extras.get("mcid_scale"), str):
-        found = outcome_scale_effect(method_result)
+        found = method_result.outcome_effect()
         if found is not None:
-            summary, on_outcome_scale = found[1], True
-            scale_words = f" ({found[0].replace('_', ' ')})"
+            effect, on_outcome_scale = found, True
+    summary: Mapping[str, Any] = effect.to_dict()
     if on_outcome_scale:
-        unit_word = scale_words or (f" ({outcome.unit})" if outcome.unit else "")
+        unit_word = (f" ({effect.label})" if effect.label
+                     else (f" ({outcome.unit})" if outcome.unit else ""))
     else:
-        unit_word = f" ({scale} scale)"
+        unit_word = f" ({scale.name} scale)"
     t, c = method_result.contrast
     sides = "← benefit · harm →" if outcome.better == "lower" else "← harm · benefit →"
     ax.set_xlabel(f"effect {t} − {c}{unit_word}      {sides}")
@@ -602,30 +592,24 @@ def _effect_rows(methods: Mapping[str, MethodResult]) -> tuple[list[tuple[str, f
         if not r.available:
             notes.append(f"{name}: not available — {r.reason}")
             continue
-        scale = r.extras.get("scale")
-        if name in NON_EFFECT_SCALE_METHODS or scale in _INDEX_SCALES:
+        scale = r.scale
+        if scale.kind == "index":
             value = "" if r.estimate is None else f"{r.estimate:.2f}"
             ci = (f" [{r.ci_low:.2f}, {r.ci_high:.2f}]"
                   if r.ci_low is not None and r.ci_high is not None else "")
             p = f", p = {fmt_p(r.p_value)}" if r.p_value is not None else ""
             notes.append(f"{name}: {value}{ci}{p} (index, not in outcome units)")
             continue
-        if scale in _LATENT_SCALES:
-            found = outcome_scale_effect(r)
-            if found is not None:
-                key, rd = found
-                kind = "bayes" if "prob_benefit" in r.extras else "classical"
-                rows.append((f"{name} ({key.replace('_', ' ')})", float(rd["estimate"]),
-                             _opt(rd.get("ci_low")), _opt(rd.get("ci_high")), kind))
-            else:
-                notes.append(f"{name}: {r.estimate:.2f} on the {scale} scale (not in outcome units)")
-            continue
-        if r.estimate is None:
-            if r.p_value is not None:
+        effect = r.outcome_effect()
+        if effect is None or effect.estimate is None:
+            if r.estimate is not None:
+                notes.append(f"{name}: {r.estimate:.2f} on the {scale.name} scale (not in outcome units)")
+            elif r.p_value is not None:
                 notes.append(f"{name}: p = {fmt_p(r.p_value)} (a test, no estimate)")
             continue
         kind = "bayes" if "prob_benefit" in r.extras else "classical"
-        rows.append((name, float(r.estimate), _opt(r.ci_low), _opt(r.ci_high), kind))
+        label = f"{name} ({effect.label})" if effect.label else name
+        rows.append((label, effect.estimate, effect.ci_low, effect.ci_high, kind))
     return rows, notes
 
 
@@ -645,10 +629,6 @@ def forest_data(analysis_result: AnalysisResult, outcome: str, *, contrast: str 
     frame = pd.DataFrame(rows, columns=["label", "estimate", "ci_low", "ci_high", "kind"])
     frame.attrs["notes"] = notes
     return frame
-
-
-def _opt(v: Any) -> float | None:
-    return None if v is None else float(v)
 
 
 @_styled

@@ -126,13 +126,16 @@ def contrast_vector(contrast: Contrast, protocol: Protocol) -> np.ndarray:
     return c
 
 
-def _benefit_sign(outcome: Outcome) -> float:
-    return -1.0 if outcome.better == "lower" else 1.0
-
-
 def summarise_draws(draws: np.ndarray, outcome: Outcome, ci_level: float, *, probs: bool = True
                     ) -> dict[str, Any]:
-    """Posterior median, equal-tailed interval and the decision probabilities of effect draws."""
+    """Posterior median, equal-tailed interval and the decision probabilities of effect draws
+    (:func:`nof1.analysis.effect.decision_probabilities`: all four keys, the last three None
+    without an mcid).
+
+    Example:
+        >>> summarise_draws(np.array([-2.0, -1.0, 0.5]), outcome, 0.95)["prob_benefit"]  # doctest: +SKIP
+        0.6666666666666666
+    """
     d = np.asarray(draws, dtype=float).ravel()
     lo, hi = (1 - ci_level) / 2, 1 - (1 - ci_level) / 2
     out: dict[str, Any] = {
@@ -142,16 +145,9 @@ def summarise_draws(draws: np.ndarray, outcome: Outcome, ci_level: float, *, pro
         "ci_level": ci_level,
     }
     if probs:
-        s = _benefit_sign(outcome) * d
-        out["prob_benefit"] = float(np.mean(s > 0))
-        if outcome.mcid is not None:
-            m = float(outcome.mcid)
-            out["prob_meaningful_benefit"] = float(np.mean(s > m))
-            out["prob_meaningful_harm"] = float(np.mean(s < -m))
-            out["prob_negligible"] = float(np.mean(np.abs(d) < m))
-        else:
-            out["prob_meaningful_benefit"] = None
-            out["prob_meaningful_harm"] = None
+        from nof1.analysis.effect import decision_probabilities
+
+        out.update(decision_probabilities(d, outcome.better, outcome.mcid))
     return out
 
 

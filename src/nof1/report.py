@@ -349,20 +349,17 @@ def _verdict_sentence(ctx: _Context, outcome: str, contrast: str) -> tuple[str, 
 
 def _key_figures(o: Outcome, r: MethodResult, tl: str, cl: str, kind: str) -> str:
     """The answer at a glance: effect, interval and the probability that matters (escaped HTML)."""
-    from nof1.plot import outcome_scale_effect
     from nof1.safety import risk_words
 
     est, lo, hi = r.estimate, r.ci_low, r.ci_high
     units = _e(_units(o))
-    scale = r.extras.get("scale")
-    if scale and scale != "outcome":
-        found = outcome_scale_effect(r)
+    if not r.scale.in_outcome_units:
+        found = r.outcome_effect()
         if found is not None:
-            key, value = found
-            est, lo, hi = value.get("estimate"), value.get("ci_low"), value.get("ci_high")
-            units = {"difference_per_day": "per day", "risk_difference": "(probability)"}.get(key, units)
+            est, lo, hi = found.estimate, found.ci_low, found.ci_high
+            units = found.units or units
         else:
-            units = f"({_e(scale)} scale)"
+            units = f"({_e(r.scale.name)} scale)"
     level = f"{r.ci_level:.0%} " if r.ci_level else ""
     items = [(f"Effect ({tl} − {cl})", "answer-effect", f"{_num(est)} {units}"),
              (f"{level}{kind} interval", "answer-interval",
@@ -382,26 +379,24 @@ def _key_figures(o: Outcome, r: MethodResult, tl: str, cl: str, kind: str) -> st
 
 def _effect_words(o: Outcome, r: MethodResult, tl: str, cl: str, kind: str) -> str:
     """'With X, severity was on average 1.3 points lower than with Y (effect −1.30; ...).'"""
-    from nof1.plot import outcome_scale_effect
     from nof1.safety import risk_words
 
-    scale = r.extras.get("scale")
+    scale = r.scale.name
     level = f"{r.ci_level:.0%} " if r.ci_level else ""
     better = f"the risk is {_e(risk_words(o))}" if o.role == "safety" else f"{o.better} is better"
     est, lo, hi = r.estimate, r.ci_low, r.ci_high
-    what, key = "", ""
-    if scale and scale != "outcome":
-        found = outcome_scale_effect(r)
+    what, units = "", _e(_units(o))
+    if not r.scale.in_outcome_units:
+        found = r.outcome_effect()
         if found is None:
             return (f"The effect of {tl} against {cl} on {_e(o.display)} is {_num(r.estimate)} on the "
                     f"{_e(scale)} scale ({level}{kind} interval {_interval(r)}; {better}).")
-        key, value = found
-        est, lo, hi = value.get("estimate"), value.get("ci_low"), value.get("ci_high")
-        what = f"; {_e(key.replace('_', ' '))}, from the {_e(scale)}-scale model"
+        est, lo, hi = found.estimate, found.ci_low, found.ci_high
+        what = f"; {_e(found.label)}, from the {_e(scale)}-scale model"
+        units = found.units or units
     est = float(est)
     direction = "lower" if est < 0 else "higher"
     size = _num(abs(est)).replace("−", "")
-    units = {"difference_per_day": "per day", "risk_difference": "(probability)"}.get(key, _e(_units(o)))
     interval = "–" if lo is None or hi is None else f"{_num(lo)} to {_num(hi)}"
     return (f"With {tl}, {_e(o.display)} was on average {size} {units} {direction} than with "
             f"{cl} (effect {_num(est)}{what}; {level}{kind} interval {interval}; {better}).")
@@ -720,7 +715,7 @@ def _method_rows(ctx: _Context, methods: Mapping[str, MethodResult]) -> tuple[li
         for key, words in (("phi", "AR(1) φ"), ("pairs", "pairs"), ("n_allocations", "allocations"),
                            ("scale", "scale"), ("engine", "engine")):
             value = x.get(key)
-            if key == "scale" and value in ("outcome", "nap", "tau"):
+            if key == "scale" and r.scale.kind != "model":
                 continue  # outcome units need no mention; the index methods say so in their notes
             if isinstance(value, Mapping):
                 value = value.get("median", value.get("estimate"))
@@ -731,13 +726,10 @@ def _method_rows(ctx: _Context, methods: Mapping[str, MethodResult]) -> tuple[li
             detail.append(f"carryover τ {_num(tau['median'], 1)} days")
         elif x.get("tau_median") is not None:
             detail.append(f"carryover τ {_num(x['tau_median'], 1)} days")
-        from nof1.plot import outcome_scale_effect
-
-        found = outcome_scale_effect(r) if x.get("scale") not in (None, "outcome") else None
+        found = r.outcome_effect() if not r.scale.in_outcome_units else None
         if found is not None:
-            key, rd = found
-            detail.append(f"{_e(key.replace('_', ' '))} {_num(rd['estimate'])} "
-                          f"({_num(rd.get('ci_low'))} to {_num(rd.get('ci_high'))})")
+            detail.append(f"{_e(found.label)} {_num(found.estimate)} "
+                          f"({_num(found.ci_low)} to {_num(found.ci_high)})")
         detail.extend(_e(n) for n in r.notes)
         rows.append([_e(name), _num(r.estimate), _interval(r), _p(r.p_value), _pct(x.get("prob_benefit")),
                      _pct(x.get("prob_meaningful_benefit")), "; ".join(detail)])

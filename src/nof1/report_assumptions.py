@@ -39,7 +39,7 @@ def assumptions_html(result: AnalysisResult) -> str:
         o = result.protocol.outcome(outcome)
         for contrast, methods in by_contrast.items():
             r = methods.get("bayes")
-            if r is None or not r.available or o.type != "continuous" or r.extras.get("scale") != "outcome":
+            if r is None or not r.available or o.type != "continuous" or not r.scale.in_outcome_units:
                 continue
             ps = result.prior_sensitivity(outcome, contrast)
             if not ps.available:

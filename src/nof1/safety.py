@@ -6,7 +6,7 @@
   run (for weekly outcomes: a scheduled measurement without a value breaks it, unscheduled days
   are skipped, so N counts consecutive measurements). Run-in days are checked too.
 * :func:`benefit_harm` combines the Bayesian results of the primary and the safety outcomes into
-  P(primary improves by at least its mcid AND no safety outcome worsens by more than its mcid).
+  P(primary improves by more than its mcid AND no safety outcome worsens by more than its mcid).
   The outcomes are fitted separately, so their posteriors are combined as independent;
   correlated residuals between outcomes are not modelled.
 
@@ -306,7 +306,8 @@ def benefit_harm(
 ) -> dict[str, Any]:
     """Joint posterior probability of a meaningful benefit on the primary with no meaningful harm.
 
-    P(primary improves by ≥ its mcid AND every safety outcome worsens by ≤ its mcid), from the
+    P(primary improves by more than its mcid AND every safety outcome worsens by at most its mcid)
+    (the boundary rule of :func:`nof1.analysis.effect.decision_probabilities`), from the
     ``bayes`` results of ``contrast`` (default: the first, treatment vs control). A safety outcome
     without an mcid counts any worsening as harm. Posteriors are combined as independent (the
     outcomes are fitted separately): the probability is the product of the marginal
@@ -346,12 +347,14 @@ def benefit_harm(
             return _unavailable(f"{o.name} ({o.role}) has no posterior for {label}: {why}",
                                 primary.name, names)
         draws[o.name] = d
-    sign = -1.0 if primary.better == "lower" else 1.0
     # the probabilities the results report (exact for the exact engine), so that the report
     # shows one number for each; from the draws when a result reports none
     p_primary = _reported_prob(reported[primary.name], "prob_meaningful_benefit")
-    if p_primary is None:
-        p_primary = float(np.mean(sign * draws[primary.name] >= primary.mcid))
+    if p_primary is None:     # the one rule of nof1.analysis.effect (strictly more than the mcid)
+        from nof1.analysis.effect import decision_probabilities
+
+        p_primary = decision_probabilities(draws[primary.name], primary.better,
+                                           primary.mcid)["prob_meaningful_benefit"]
     no_harm: dict[str, float] = {}
     notes: list[str] = []
     for o in safety:

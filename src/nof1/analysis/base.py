@@ -43,8 +43,11 @@ class MethodResult:
     """The result of one method on one outcome for one contrast.
 
     ``estimate``, ``ci_low`` and ``ci_high`` are effects on the sign convention (treatment minus
-    control, outcome units unless ``extras['scale']`` says otherwise). A method that cannot run
-    has ``available=False`` and a ``reason``, and no numbers.
+    control) on the scale ``extras['scale']`` names, one of the closed set
+    :data:`nof1.analysis.effect.SCALES` (any other word is refused; every registered method sets
+    one — see :mod:`nof1.analysis.effect`). :attr:`effect` is that effect with its scale,
+    :meth:`outcome_effect` its conversion to the outcome's own scale. A method that cannot run has
+    ``available=False`` and a ``reason``, and no numbers.
     """
 
     method: str
@@ -64,6 +67,13 @@ class MethodResult:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "extras", MappingProxyType(dict(self.extras)))
+        if "scale" in self.extras:
+            from nof1.analysis.effect import get_scale
+
+            try:
+                get_scale(self.extras["scale"])
+            except ValueError as err:
+                raise ValueError(f"{self.method}: {err}") from None
         if self.available:
             for name in ("estimate", "ci_low", "ci_high", "p_value"):
                 v = getattr(self, name)
@@ -80,6 +90,53 @@ class MethodResult:
     def contrast_label(self) -> str:
         return f"{self.contrast[0]}-{self.contrast[1]}"
 
+    @property
+    def scale(self) -> Scale:
+        """The :class:`~nof1.analysis.effect.Scale` of ``estimate`` (``outcome`` when not given).
+
+        Example:
+            >>> MethodResult("nap", "pain", ("B", "A"), estimate=0.8, extras={"scale": "nap"}).scale.kind
+            'index'
+        """
+        from nof1.analysis.effect import get_scale
+
+        return get_scale(self.extras.get("scale", "outcome"))
+
+    @property
+    def effect(self) -> Effect:
+        """The method's effect (estimate and interval) on its own scale.
+
+        Example:
+            >>> r = MethodResult("welch_naive", "pain", ("B", "A"), estimate=-1.0, ci_low=-1.7,
+            ...                  ci_high=-0.3, ci_level=0.95, extras={"scale": "outcome"})
+            >>> r.effect.scale.name, r.effect.excludes_null
+            ('outcome', True)
+        """
+        from nof1.analysis.effect import Effect
+
+        def f(v: Any) -> float | None:
+            return None if v is None else float(v)
+
+        return Effect(f(self.estimate), f(self.ci_low), f(self.ci_high), self.ci_level, self.scale)
+
+    def outcome_effect(self) -> Effect | None:
+        """The effect on the outcome's own scale: the estimate itself on the ``outcome`` scale,
+        the reported outcome-scale difference of a model-scale result (the one the MCID applies
+        to first), None for an index or when the result has none or is unavailable.
+
+        Example:
+            >>> r = MethodResult("bayes", "pain", ("B", "A"), estimate=-0.9, ci_low=-1.6, ci_high=-0.2,
+            ...     extras={"scale": "logit", "mcid_scale": "rating_difference",
+            ...             "rating_difference": {"estimate": -0.8, "ci_low": -1.5, "ci_high": -0.1}})
+            >>> e = r.outcome_effect(); e.name, e.estimate
+            ('rating_difference', -0.8)
+        """
+        if not self.available:
+            return None
+        from nof1.analysis.effect import outcome_effect
+
+        return outcome_effect(self.estimate, self.ci_low, self.ci_high, self.ci_level, self.extras)
+
     def to_dict(self) -> dict[str, Any]:
         """The method's entry in the interface JSON."""
         if not self.available:
@@ -95,6 +152,10 @@ class MethodResult:
         if self.notes:
             out["notes"] = list(self.notes)
         return out
+
+
+if TYPE_CHECKING:
+    from nof1.analysis.effect import Effect, Scale
 
 
 @dataclass(frozen=True)
@@ -158,9 +219,32 @@ def guard_fit(name: str, func: Callable[..., MethodResult]) -> Callable[..., Met
                 return MethodResult.unavailable(name, o, contrast, problem)
         with np.errstate(all="ignore"):
             result = func(trial_data, outcome, contrast, *args, **options)
-        return _zero_width(result)
+        return _zero_width(_broken_contract(result, outcome, trial_data))
 
     return fit
+
+
+def _broken_contract(r: MethodResult, outcome: Any, trial_data: Any) -> MethodResult:
+    """An available result that breaks the effect contract (:mod:`nof1.analysis.effect`) — no
+    declared scale, or decision probabilities that do not follow the one rule — is not shown."""
+    if not r.available:
+        return r
+    from nof1.analysis.effect import DECISION_KEYS, check_decision_probabilities
+
+    problems = [] if "scale" in r.extras else ["it declares no effect scale (extras['scale'])"]
+    if any(k in r.extras for k in DECISION_KEYS):
+        o = outcome
+        if isinstance(outcome, str):
+            try:
+                o = trial_data.protocol.outcome(outcome)
+            except (AttributeError, KeyError):
+                o = None
+        problems += check_decision_probabilities(r.extras, has_mcid=getattr(o, "mcid", None) is not None)
+    if not problems:
+        return r
+    return MethodResult.unavailable(
+        r.method, r.outcome, r.contrast,
+        f"{r.method} broke the effect contract ({'; '.join(problems)}); its numbers are not shown")
 
 
 def _zero_width(r: MethodResult) -> MethodResult:
@@ -192,7 +276,7 @@ BUILTIN_METHOD_MODULES = (
     "nof1.analysis.randomization",
     "nof1.analysis.nonoverlap",
     "nof1.analysis.bayes",
-    "nof1.analysis.discrete",
+    "nof1.analysis.discrete_glm",
 )
 
 

@@ -19,14 +19,14 @@ Without a range the scale is 10 × mcid, else 4 × the sd of the observed values
 Engines (option ``engine``): ``exact`` (default) — quadrature over (φ, τ, σ), closed form
 otherwise; ``pymc`` — the same model sampled by NUTS, with r-hat/ESS/divergence checks. Both
 report the posterior median, an equal-tailed interval, P(benefit), P(meaningful benefit/harm),
-P(|effect| < mcid), summaries of τ and φ and a posterior predictive check of the residual lag-1
+P(|effect| ≤ mcid) (:mod:`nof1.analysis.effect`), summaries of τ and φ and a posterior predictive check of the residual lag-1
 autocorrelation. ``MethodResult.fit`` is a :class:`BayesFit` (posterior as an ArviZ DataTree,
 ``save``/:func:`load_fit`).
 
 Ordinal, count and binary outcomes are dispatched to
-:func:`nof1.analysis.discrete.fit_bayes_discrete`, and weekly/sparse continuous outcomes (at most
+:func:`nof1.analysis.discrete_bayes.fit_bayes_discrete`, and weekly/sparse continuous outcomes (at most
 two measurements per period, where onset cannot be identified) to
-:func:`nof1.analysis.discrete.fit_period_level`.
+:func:`nof1.analysis.discrete_periods.fit_period_level`.
 
 Example:
     >>> import nof1
@@ -277,7 +277,7 @@ class BayesFit:
             mm = mean @ c
             ss = np.sqrt(np.einsum("ckl,k,l->c", cov, c, c))
             out = mixture_summaries(w[None, :, None], mm[None, :, None], ss[None, :, None],
-                             ci_level=ci_level, better=better, mcid=mcid)
+                                    ci_level=ci_level, better=better, mcid=mcid)
             return {k: (None if v is None else float(v[0])) for k, v in out.items()}
         return _draw_summary(self.effect_draws(contrast), ci_level=ci_level, better=better, mcid=mcid)
 
@@ -380,19 +380,13 @@ def _draw_summary(draws: NDArray[np.float64], *, ci_level: float, better: str, m
                   ) -> dict[str, float | None]:
     a = (1 - ci_level) / 2
     lo, med, hi = np.quantile(draws, [a, 0.5, 1 - a])
-    below = float(np.mean(draws < 0))
     out: dict[str, float | None] = {
         "estimate": float(med), "ci_low": float(lo), "ci_high": float(hi),
         "posterior_mean": float(np.mean(draws)), "posterior_sd": float(np.std(draws, ddof=1)),
-        "prob_benefit": below if better == "lower" else 1 - below,
     }
-    if mcid is None:
-        out.update(prob_meaningful_benefit=None, prob_meaningful_harm=None, prob_negligible=None)
-    else:
-        low, high = float(np.mean(draws < -mcid)), float(np.mean(draws > mcid))
-        ben, harm = (low, high) if better == "lower" else (high, low)
-        out.update(prob_meaningful_benefit=ben, prob_meaningful_harm=harm,
-                   prob_negligible=float(np.mean(np.abs(draws) < mcid)))
+    from nof1.analysis.effect import decision_probabilities
+
+    out.update(decision_probabilities(draws, better, mcid))
     return out
 
 
@@ -474,7 +468,9 @@ def _sparse(trial_data: TrialData, o: Outcome) -> bool:
     f = trial_data.outcome_frame(o.name)
     if f.empty:
         return False
-    return int(f.groupby("period").size().max()) <= 2
+    from nof1.analysis.discrete_periods import SPARSE_PER_PERIOD
+
+    return int(f.groupby("period").size().max()) <= SPARSE_PER_PERIOD
 
 
 @register_method(
@@ -516,18 +512,19 @@ def bayes(
     name = "bayes"
     adjust_for = adjustment_for(protocol, o, trial_data) if adjust else []
     if o.type != "continuous" or _sparse(trial_data, o):
-        from nof1.analysis import discrete
+        from nof1.analysis.discrete_bayes import fit_bayes_discrete
+        from nof1.analysis.discrete_periods import fit_period_level
 
         kw = {k: v for k, v in (("draws", draws), ("tune", tune), ("chains", chains),
                                 ("carryover", carryover), ("trend", trend)) if v is not None}
         if o.type != "continuous":
-            return discrete.fit_bayes_discrete(trial_data, o, contrast, ci_level=ci_level, seed=seed,
+            return fit_bayes_discrete(trial_data, o, contrast, ci_level=ci_level, seed=seed,
                                                washout_days=washout_days, adjust=adjust, **kw,
                                                **options)
         kw.pop("carryover", None)
         for k in ("draws", "tune", "chains"):
             kw.pop(k, None)
-        return discrete.fit_period_level(trial_data, o, contrast, ci_level=ci_level, seed=seed,
+        return fit_period_level(trial_data, o, contrast, ci_level=ci_level, seed=seed,
                                          washout_days=washout_days, **kw, **options)
     t, c = contrast
     for key in (t, c):

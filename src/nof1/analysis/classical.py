@@ -250,6 +250,7 @@ def gls_ar1(
         return MethodResult.unavailable(name, o.name, contrast, "the fit gave no finite interval")
     notes: list[str] = []
     extras: dict[str, Any] = {
+        "scale": "outcome",
         "phi": fit.phi, "sigma": fit.sigma, "se": res["se"], "df": fit.df, "n_days": fit.n,
         "n_days_by_condition": {key: int((cond == key).sum()) for key in levels},
         "trend": use_trend, "washout_days": w,
@@ -381,7 +382,7 @@ def paired_periods(
     return MethodResult(
         method=name, outcome=o.name, contrast=contrast, estimate=est, ci_low=lo, ci_high=hi,
         ci_level=ci_level, p_value=p,
-        extras={"pairs": k, "pairs_planned": planned, "pair_differences": [float(x) for x in diffs],
+        extras={"scale": "outcome", "pairs": k, "pairs_planned": planned, "pair_differences": [float(x) for x in diffs],
                 "se": se, "df": k - 1, "n_days": int(len(used)), "washout_days": w},
         notes=tuple(notes),
     )
@@ -464,7 +465,7 @@ def welch_naive(
     return MethodResult(
         method=name, outcome=o.name, contrast=contrast, estimate=est, ci_low=float(ci.low),
         ci_high=float(ci.high), ci_level=ci_level, p_value=float(res.pvalue),
-        extras={"warning": WELCH_WARNING, "residual_lag1_autocorrelation": rho, "df": float(res.df),
+        extras={"scale": "outcome", "warning": WELCH_WARNING, "residual_lag1_autocorrelation": rho, "df": float(res.df),
                 "se": se, "n_treatment": len(yt), "n_control": len(yc), "n_days": len(yt) + len(yc),
                 "washout_days": w},
         notes=tuple(notes),

@@ -120,7 +120,7 @@ class AnalysisResult:
         """Prior (and, for the primary, onset) sensitivity of an available continuous bayes result."""
         r = methods.get("bayes")
         o = self.protocol.outcome(outcome)
-        if r is None or not r.available or o.type != "continuous" or r.extras.get("scale") != "outcome":
+        if r is None or not r.available or o.type != "continuous" or not r.scale.in_outcome_units:
             return {}
         out = {"prior_sensitivity": self.prior_sensitivity(outcome, contrast).to_dict()}
         if o.role == "primary":
@@ -300,8 +300,11 @@ def _methods_for(outcome: Outcome, requested: list[str] | None, registry: dict) 
 
 
 def _verdict_from(by_method: dict[str, MethodResult], decision: Decision) -> str | None:
+    """The verdict of the first available result with decision probabilities (``bayes`` first)."""
+    from nof1.analysis.effect import VERDICT_KEYS
+
     for name in ("bayes", *by_method):
         r = by_method.get(name)
-        if r is not None and r.available and "prob_meaningful_benefit" in r.extras:
+        if r is not None and r.available and VERDICT_KEYS[0] in r.extras:
             return verdict(dict(r.extras), decision)
     return None

@@ -22,7 +22,8 @@ def verdict(prob: dict[str, float | None], decision: Decision) -> str | None:
     """Plain-words verdict from posterior probabilities and the protocol's decision rules.
 
     ``prob`` holds ``prob_meaningful_benefit``, ``prob_meaningful_harm`` and ``prob_negligible``
-    (P(|effect| < mcid)). Returns None when they are not available.
+    (P(|effect| <= mcid)), computed by the one rule of :mod:`nof1.analysis.effect`
+    (:data:`~nof1.analysis.effect.VERDICT_KEYS`). Returns None when they are not available.
 
     Example:
         >>> from nof1.protocol import Decision

@@ -206,7 +206,8 @@ def randomization(
     """Randomisation test of treatment vs control under the protocol's randomisation scheme.
 
     A test, not an estimator: no ``estimate`` or interval; the observed statistic (treatment
-    minus control, outcome units) is in ``extras["observed"]``. Extras: ``observed``,
+    minus control, outcome units: ``extras["scale"]`` is ``outcome``) is in
+    ``extras["observed"]``. Extras: ``scale``, ``observed``,
     ``statistic``, ``n_allocations`` (size of the reference set), ``n_allocations_possible``,
     ``exact``, ``min_p_value``, ``min_p_value_one_sided``, ``p_value_one_sided``, ``direction``,
     ``n_as_extreme``.
@@ -302,7 +303,7 @@ def randomization(
     return MethodResult(
         method=name, outcome=o.name, contrast=contrast, p_value=p_two,
         extras={
-            "observed": observed, "statistic": statistic, "n_allocations": n,
+            "scale": "outcome", "observed": observed, "statistic": statistic, "n_allocations": n,
             "n_allocations_possible": n_total, "exact": exact, "min_p_value": min_two,
             "min_p_value_one_sided": min_one, "p_value_one_sided": p_one, "direction": direction,
             "n_as_extreme": two, "n_as_extreme_one_sided": one, "washout_days": w,

@@ -67,20 +67,15 @@ def _method_row(r: MethodResult) -> tuple[list[str], str]:
     x = r.extras
     interval = "–" if r.ci_low is None or r.ci_high is None else f"{fmt_number(r.ci_low)} to {fmt_number(r.ci_high)}"
     detail = []
-    scale = x.get("scale")
-    if scale == "nap":
-        detail.append("index: 0.5 = no separation, 1 = complete")
-    elif scale == "tau":
-        detail.append("index: 0 = no separation, ±1 = complete")
-    elif scale and scale != "outcome":
-        from nof1.plot import outcome_scale_effect
-
-        found = outcome_scale_effect(r)
-        detail.append(f"on the {scale} scale")
+    scale = r.scale
+    if scale.kind == "index":
+        detail.append(f"index: {scale.meaning}")
+    elif scale.kind == "model":
+        found = r.outcome_effect()
+        detail.append(f"on the {scale.name} scale")
         if found is not None:
-            key, d = found
-            detail.append(f"{key.replace('_', ' ')} {fmt_number(d.get('estimate'))} "
-                          f"({fmt_number(d.get('ci_low'))} to {fmt_number(d.get('ci_high'))})")
+            detail.append(f"{found.label} {fmt_number(found.estimate)} "
+                          f"({fmt_number(found.ci_low)} to {fmt_number(found.ci_high)})")
     if x.get("pairs") is not None:
         detail.append(f"{x['pairs']} pairs")
     if x.get("min_p_value") is not None:

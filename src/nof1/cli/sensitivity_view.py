@@ -21,7 +21,7 @@ def print_assumptions(result: AnalysisResult, outcome: str, contrast: str, out: 
     """Prior sensitivity (and, for the primary, onset sensitivity) under the outcome's table."""
     r = result.results.get(outcome, {}).get(contrast, {}).get("bayes")
     o = result.protocol.outcome(outcome)
-    if r is None or not r.available or o.type != "continuous" or r.extras.get("scale") != "outcome":
+    if r is None or not r.available or o.type != "continuous" or not r.scale.in_outcome_units:
         return
     ps = result.prior_sensitivity(outcome, contrast)
     if ps.available:

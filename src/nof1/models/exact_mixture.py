@@ -94,17 +94,11 @@ def mixture_summaries(w: FloatArray, m: FloatArray, s: FloatArray, *, ci_level: 
         out[name] = mixture_quantile(p, wf, mf, sf, x0=x0, xtol=1e-5)
     out["posterior_mean"] = mean
     out["posterior_sd"] = sd
-    below0 = mixture_cdf(np.zeros(B), wf, mf, sf)
-    out["prob_benefit"] = below0 if better == "lower" else 1.0 - below0
-    if mcid is None:
-        out["prob_meaningful_benefit"] = out["prob_meaningful_harm"] = out["prob_negligible"] = None
-    else:
-        lo = mixture_cdf(np.full(B, -mcid), wf, mf, sf)
-        hi = 1.0 - mixture_cdf(np.full(B, mcid), wf, mf, sf)
-        ben, harm = (lo, hi) if better == "lower" else (hi, lo)
-        out["prob_meaningful_benefit"] = ben
-        out["prob_meaningful_harm"] = harm
-        out["prob_negligible"] = np.clip(1.0 - lo - hi, 0.0, 1.0)
+    # the one rule of the decision probabilities (nof1.analysis.effect), on the mixture's CDF
+    from nof1.analysis.effect import decision_probabilities_from_cdf
+
+    out.update(decision_probabilities_from_cdf(
+        lambda xs: [mixture_cdf(np.full(B, x), wf, mf, sf) for x in xs], better, mcid))
     return out
 
 
@@ -224,17 +218,11 @@ def single_mixture_summaries(w: FloatArray, m: FloatArray, s: FloatArray, cell: 
     x = full.quantiles(ps, x, xtol=1e-6)
     mean = full.mean
     sd = math.sqrt(max(full.second - mean**2, 0.0))
-    cdf = full.cdf(np.array([0.0] if mcid is None else [0.0, -mcid, mcid]))
     out: dict[str, float | None] = {"estimate": float(x[0]), "ci_low": float(x[1]),
                                     "ci_high": float(x[2]), "posterior_mean": mean, "posterior_sd": sd}
-    below0 = float(cdf[0])
-    out["prob_benefit"] = below0 if better == "lower" else 1.0 - below0
-    if mcid is None:
-        out["prob_meaningful_benefit"] = out["prob_meaningful_harm"] = out["prob_negligible"] = None
-    else:
-        lo, hi = float(cdf[1]), 1.0 - float(cdf[2])
-        ben, harm = (lo, hi) if better == "lower" else (hi, lo)
-        out["prob_meaningful_benefit"] = ben
-        out["prob_meaningful_harm"] = harm
-        out["prob_negligible"] = min(max(1.0 - lo - hi, 0.0), 1.0)
+    # the one rule of the decision probabilities (nof1.analysis.effect); the three CDF values in
+    # one evaluation of the full mixture
+    from nof1.analysis.effect import decision_probabilities_from_cdf
+
+    out.update(decision_probabilities_from_cdf(lambda xs: full.cdf(np.asarray(xs)), better, mcid))
     return out
