@@ -37,7 +37,8 @@ from typing import Any
 import numpy as np
 
 import nof1
-from nof1.design import _analyse_bayes, _analyse_gls, _Context, compare, evaluate
+from nof1.design import compare, evaluate
+from nof1.design_methods import Context, analyse_bayes, analyse_gls
 from nof1.simulation import simulate_batch
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,7 +75,7 @@ def main() -> None:
 
     p = nof1.load_protocol(ROOT / "protocols" / "beetroot-juice-rls.yaml")
     o = p.primary
-    ctx = _Context(protocol=p, outcome=o, contrast_code=1, ci_level=p.analysis.ci_level, alpha=0.05)
+    ctx = Context(protocol=p, outcome=o, contrast_code=1, ci_level=p.analysis.ci_level, alpha=0.05)
 
     def batch(n: int, seed: int = 1):
         return simulate_batch(p, effect=EFFECT, sd=SD, phi=PHI, n=n, seed=seed, allocations="random",
@@ -82,8 +83,8 @@ def main() -> None:
 
     # warm-up: imports and first calls
     w = batch(50)
-    _analyse_gls(w, ctx)
-    _analyse_bayes(w, ctx)
+    analyse_gls(w, ctx)
+    analyse_bayes(w, ctx)
     evaluate(p, effect=EFFECT, sd=SD, phi=PHI, sims=20, seed=1)
 
     print(f"design evaluation, beetroot protocol ({p.total_days} days; sd {SD}, phi {PHI}, effect {EFFECT})")
@@ -91,8 +92,8 @@ def main() -> None:
 
     def both() -> tuple[float, float]:
         b = batch(n)
-        g = _analyse_gls(b, ctx)
-        y = _analyse_bayes(b, ctx)
+        g = analyse_gls(b, ctx)
+        y = analyse_bayes(b, ctx)
         return float(g.success.mean()), float(y.success.mean())
 
     wall, cpu, (pg, pb) = _timed(both, args.repeats)
@@ -100,8 +101,8 @@ def main() -> None:
           f"{_verdict(wall, cpu, 10)}   power gls {pg:.3f}, bayes {pb:.3f}")
     parts = {}
     b = batch(n)
-    for name, f in (("simulate", lambda: batch(n)), ("gls_ar1", lambda: _analyse_gls(b, ctx)),
-                    ("bayes", lambda: _analyse_bayes(b, ctx))):
+    for name, f in (("simulate", lambda: batch(n)), ("gls_ar1", lambda: analyse_gls(b, ctx)),
+                    ("bayes", lambda: analyse_bayes(b, ctx))):
         parts[name] = _timed(f, 1)[0]
     print("    of which " + ", ".join(f"{k} {v:.2f} s" for k, v in parts.items())
           + f"  (bayes {1000 * parts['bayes'] / n:.2f} ms per trial)")
@@ -112,7 +113,7 @@ def main() -> None:
     ng = args.gls_sims
 
     def gls_only() -> float:
-        return float(_analyse_gls(batch(ng, seed=2), ctx).success.mean())
+        return float(analyse_gls(batch(ng, seed=2), ctx).success.mean())
 
     wall, cpu, pg = _timed(gls_only, args.repeats)
     print(f"  {ng} trials: simulate + gls_ar1               {wall:6.2f} s wall, {cpu:6.2f} s CPU  "

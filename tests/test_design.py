@@ -17,17 +17,19 @@ from nof1.data import TrialData
 from nof1.design import (
     DesignError,
     PilotEstimate,
-    _analyse_bayes,
-    _analyse_gls,
-    _analyse_randomization,
-    _Context,
-    _randomization_reference,
     compare,
     compare_grid,
     default_alternatives,
     design_variant,
     estimate_pilot,
     evaluate,
+)
+from nof1.design_methods import (
+    Context,
+    analyse_bayes,
+    analyse_gls,
+    analyse_randomization,
+    randomization_reference,
 )
 from nof1.simulation import simulate, simulate_batch
 
@@ -70,7 +72,7 @@ def _bayes_verdict_single(td: TrialData) -> str | None:
     """Verdict of one trial from the exact engine's single-series fit (used until the ``bayes``
     method is registered): the series is assembled from the TrialData, not from a batch."""
     from nof1.analysis.core import verdict
-    from nof1.design import _analysis_priors, _trend_on
+    from nof1.design_common import analysis_priors, trend_for
     from nof1.models.bayes_exact import SeriesData, fit_exact
 
     p = td.protocol
@@ -79,8 +81,8 @@ def _bayes_verdict_single(td: TrialData) -> str | None:
     obs = d[d[o.name].notna()]
     u = (d["condition_taken"].astype(object) == "B").fillna(False).to_numpy(dtype=float)[None, :]
     series = SeriesData(y=obs[o.name].to_numpy(float), day=obs["day"].to_numpy(np.int64), u=u,
-                        trend=_trend_on(p), run_in_days=p.design.run_in_days)
-    post = fit_exact(series, _analysis_priors(p, o, n_treatments=1))
+                        trend=trend_for(p), run_in_days=p.design.run_in_days)
+    post = fit_exact(series, analysis_priors(p, o, n_treatments=1))
     return verdict(post.summary(better=o.better, mcid=o.mcid), p.analysis.decision)
 
 
@@ -118,11 +120,11 @@ def test_gls_and_randomization_match_the_methods_trial_by_trial(beetroot: Protoc
     """Per trial, the batched gls_ar1 and randomisation test give the registered methods' numbers."""
     b = simulate_batch(beetroot, effect=-1.0, sd=1.5, phi=0.4, n=8, seed=4, allocations="random",
                        include_run_in=True, outcome="severity", baseline=5.0, missing=0.1)
-    ctx = _Context(protocol=beetroot, outcome=beetroot.primary, contrast_code=1, ci_level=0.95,
+    ctx = Context(protocol=beetroot, outcome=beetroot.primary, contrast_code=1, ci_level=0.95,
                    alpha=0.05)
-    ctx.randomization_allocations, ctx.randomization_exact = _randomization_reference(beetroot, 1)
-    rand = _analyse_randomization(b, ctx)
-    gls = _analyse_gls(b, ctx)
+    ctx.randomization_allocations, ctx.randomization_exact = randomization_reference(beetroot, 1)
+    rand = analyse_randomization(b, ctx)
+    gls = analyse_gls(b, ctx)
     for i in range(b.n):
         frame = pd.DataFrame({"day": b.day, "severity": b.y[i]}).dropna()
         td = TrialData.from_frame(beetroot, frame, allocation=b.allocations[i])
@@ -285,10 +287,10 @@ def test_compare_grid_agrees_with_batch_grid(beetroot: Protocol) -> None:
     assert compare_grid() != BATCH_GRID
     b = simulate_batch(beetroot, effect=-1.5, sd=1.5, phi=0.4, carryover_days=1.0, n=150, seed=3,
                        allocations="random", include_run_in=True, outcome="severity", baseline=5.0)
-    ctx = _Context(protocol=beetroot, outcome=beetroot.primary, contrast_code=1, ci_level=0.95,
+    ctx = Context(protocol=beetroot, outcome=beetroot.primary, contrast_code=1, ci_level=0.95,
                    alpha=0.05)
-    ref = _analyse_bayes(b, ctx, grid=BATCH_GRID)
-    fast = _analyse_bayes(b, ctx, grid=compare_grid())
+    ref = analyse_bayes(b, ctx, grid=BATCH_GRID)
+    fast = analyse_bayes(b, ctx, grid=compare_grid())
     d = np.abs(fast.prob_meaningful_benefit - ref.prob_meaningful_benefit)
     assert d.mean() < 2e-3 and d.max() < 0.02
     assert np.mean(fast.success != ref.success) <= 0.01
@@ -359,14 +361,14 @@ def _with_prior(p: Protocol, prior: dict) -> Protocol:
 
 def test_design_uses_the_analysis_priors_and_follows_the_protocols_prior() -> None:
     from nof1.analysis.bayes import model_priors
-    from nof1.design import _analysis_priors
+    from nof1.design_common import analysis_priors
 
     base = small_protocol(pairs=3, period=7, washout=1, carryover="exclude")
     hopeful = _with_prior(base, {"evidence": {"severity": {
         "effect_mean": -3.0, "effect_sd": 0.3, "source": "a made-up, very confident earlier trial"}}})
     sceptical = _with_prior(base, {"kind": "sceptical"})
     for p in (base, hopeful, sceptical):       # the same builder, not a copy of it
-        assert _analysis_priors(p, p.primary, n_treatments=1) == model_priors(p, p.primary, 1)
+        assert analysis_priors(p, p.primary, n_treatments=1) == model_priors(p, p.primary, 1)
     assert model_priors(hopeful, hopeful.primary, 1) != model_priors(base, base.primary, 1)
 
     def run(p: Protocol) -> float:
