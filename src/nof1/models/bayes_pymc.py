@@ -202,12 +202,12 @@ def _build(K: int, p_n: int, tau_free: bool) -> _Compiled:
     return _Compiled(model=model, data_names=names, jax_logp=jax_logp, point_map_info=info)
 
 
-def _sampler(comp: _Compiled, tune: int, draws: int, target_accept: float) -> Callable[..., Any]:
+def _sampler(comp: _Compiled, tune: int, draws: int) -> Callable[..., Any]:
     """One chain as one compiled XLA program (:func:`nof1.models.jax_nuts.sampler`, the sampler
     every Bayesian model of nof1 shares)."""
     from nof1.models.jax_nuts import sampler
 
-    return sampler(comp, tune, draws, target_accept)
+    return sampler(comp, tune, draws)
 
 
 def _padded(payload: dict[str, Any], n: int) -> dict[str, Any]:
@@ -352,7 +352,7 @@ def fit_pymc(
     chain_seeds = [int(v) for v in rng.integers(2**31, size=chains)]
     from nof1.models.jax_nuts import run_chains
 
-    run = _sampler(comp, int(tune), int(draws), float(target_accept))
+    run = _sampler(comp, int(tune), int(draws))
     results = run_chains(run, args, starts, chain_seeds, float(target_accept))
     pos, div, n_steps, depth, step_size = (np.stack([r[i] for r in results]) for i in range(5))
     raw = _from_unconstrained(comp, pos, priors)

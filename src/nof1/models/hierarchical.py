@@ -264,9 +264,8 @@ def model_data(arrays: SeriesArrays, *, n_participants: int | None = None,
     """The ``pm.Data`` values of the model for ``arrays`` on a (participant × day) grid, padded
     to the given sizes.
 
-    ``y`` holds each observation in its cell (0 elsewhere), ``w`` is 1 on observed cells, ``gap``
-    the days since the person's previous observation, ``first`` marks each person's first
-    observation, ``prev_cell`` is the flat index of each observation's predecessor (the
+    ``y`` holds each observation in its cell (0 elsewhere), ``w`` is 1 on observed cells,
+    ``first`` marks each person's first observation, ``prev_cell`` is the flat index of each observation's predecessor (the
     extra zero cell after the raveled grid for first observations and empty cells) and
     ``gap_cell`` the flat index of φ^gap in the (participant × ``n_gaps``) table of powers;
     ``treatment_patterns``/``pattern_of`` are :func:`treatment_patterns` of the treatment grid.
@@ -285,11 +284,9 @@ def model_data(arrays: SeriesArrays, *, n_participants: int | None = None,
         raise ValueError("padded sizes must not be smaller than the data")
     prev, gap, first = arrays.lags()
     pi, di = arrays.participant, arrays.day
-    grid = {name: np.zeros((n_pad, t_pad)) for name in ("y", "w", "gap", "first")}
-    grid["gap"][:] = 1.0
+    grid = {name: np.zeros((n_pad, t_pad)) for name in ("y", "w", "first")}
     grid["y"][pi, di] = arrays.y
     grid["w"][pi, di] = 1.0
-    grid["gap"][pi, di] = gap
     grid["first"][pi, di] = first
     # flat index (in the grid raveled, plus one zero cell at the end) of each observation's
     # predecessor: the same person's previous observation; the zero cell for first
@@ -308,7 +305,7 @@ def model_data(arrays: SeriesArrays, *, n_participants: int | None = None,
     centre = np.zeros((n_pad, k))
     centre[:n] = arrays.treatment_share()
     patterns, pattern_of = treatment_patterns(treat, n_patterns)
-    out = {"y_grid": grid["y"], "observed": grid["w"], "obs_gap": grid["gap"],
+    out = {"y_grid": grid["y"], "observed": grid["w"],
            "obs_first": grid["first"], "prev_cell": prev_cell, "gap_cell": gap_cell,
            "n_gaps": np.asarray(n_gaps), "treatment_days": treat,
            "treatment_patterns": patterns, "pattern_of": pattern_of,

@@ -200,8 +200,7 @@ def translate(model: Any, outputs: Sequence[str]) -> JaxModel:
                     init_fn=init_fn, output_names=tuple(outputs), output_fn=output_fn)
 
 
-def sampler(jm: Any, tune: int, draws: int, target_accept: float | None = None
-            ) -> Callable[..., Any]:
+def sampler(jm: Any, tune: int, draws: int) -> Callable[..., Any]:
     """One chain as one compiled XLA program: ``run(key, q0, data, target_accept)`` →
     (positions (draws, dim), divergent, integration steps, tree depth, step size).
 
@@ -214,7 +213,7 @@ def sampler(jm: Any, tune: int, draws: int, target_accept: float | None = None
     ``lax.scan`` over the same NUTS kernel (adaptation frozen after warm-up), so the kernel is
     compiled once, not twice. Compiled on first call for each data shape; cached per
     (tune, draws): the target acceptance rate is an argument, so a refit with a higher one
-    (after divergences) reuses the program (``target_accept`` here is ignored; kept for callers). ``run.parallel`` is the same chain mapped over devices
+    (after divergences) reuses the program. ``run.parallel`` is the same chain mapped over devices
     (``jax.pmap``; leading axis of ``key`` and ``q0`` = one chain per device), which
     :func:`sample` uses; ``run.traces`` lists the data shapes of each compilation (one per
     data shape and group width).
@@ -354,7 +353,7 @@ def sample(jm: Any, args: tuple[Any, ...], *, starts: Sequence[np.ndarray], seed
 
     if tune < 1 or draws < 1 or not seeds:
         raise ValueError("tune, draws and chains must be at least 1")
-    run = sampler(jm, int(tune), int(draws), float(target_accept))
+    run = sampler(jm, int(tune), int(draws))
     t0 = time.perf_counter()
     results = run_chains(run, args, starts, seeds, target_accept, parallel)
     pos, div, n_steps, depth, step = (np.stack([r[i] for r in results]) for i in range(5))
