@@ -458,9 +458,9 @@ def quiet_pymc() -> Iterator[None]:
 
 @dataclass
 class _Compiled:
-    model: Any
-    jax_model: Any            # nof1.models.jax_nuts.JaxModel
+    jax_model: Any            # nof1.models.jax_nuts.JaxModel, or a stored ProgramModel
     output_names: tuple[str, ...]
+    dims: dict[str, list[str]]
 
 
 _CACHE: dict[tuple, _Compiled] = {}
@@ -488,16 +488,30 @@ def _compiled(arrays: SeriesArrays, priors: HierarchicalPriors, tau: TauMode, po
     """The model of one structure (sizes, treatments, trend, τ mode, pooling, priors) translated
     to JAX once per process; the data of any series of that structure are arguments."""
     from nof1.models.jax_nuts import translate
+    from nof1.models.program_store import ProgramStore
 
     key = (sizes, arrays.n_treatments, arrays.trend is not None, tau, pooled, priors)
     hit = _CACHE.get(key)
     if hit is None:
         n_p, n_d, n_u, n_g = sizes
-        model = build_model(arrays, priors, tau=tau, pooled=pooled, n_participants=n_p,
-                            n_days=n_d, n_patterns=n_u, n_gaps=n_g)
-        names = tuple([v.name for v in model.free_RVs]
-                      + [v.name for v in model.deterministics])
-        hit = _Compiled(model=model, jax_model=translate(model, names), output_names=names)
+
+        def build() -> tuple[Any, tuple[Any, ...], dict[str, Any]]:
+            model = build_model(arrays, priors, tau=tau, pooled=pooled, n_participants=n_p,
+                                n_days=n_d, n_patterns=n_u, n_gaps=n_g)
+            names = tuple([v.name for v in model.free_RVs]
+                          + [v.name for v in model.deterministics])
+            jm = translate(model, names)
+            args = jm.args(model_data(arrays, n_participants=n_p, n_days=n_d, n_patterns=n_u,
+                                      n_gaps=n_g))
+            dims = {n: list(model.named_vars_to_dims.get(n) or ()) for n in names}
+            return jm, args, {"output_dims": dims}
+
+        # kept on disk when JAX's cache is (nof1.models.program_store): a later process of
+        # this structure skips PyMC and the tracing, and gets the same draws
+        jm = ProgramStore.default().model(("series-model", *key), build)
+        meta = jm.meta
+        hit = _Compiled(jax_model=jm, output_names=tuple(jm.output_names),
+                        dims=meta["output_dims"])
         _CACHE[key] = hit
     return hit
 
@@ -571,7 +585,6 @@ def fit_series(
                      target_accept=accept, parallel=parallel)
     sampling_time = time.perf_counter() - t0
     values = jm.outputs(res.positions, args)
-    model = comp.model
     n = arrays.n_participants
     coords: dict[str, Any] = {"chain": np.arange(chains), "draw": np.arange(draws),
                               "participant": list(arrays.participants),
@@ -581,7 +594,7 @@ def fit_series(
     data_vars = {}
     for name in comp.output_names:
         v = values[name]
-        dims = list(model.named_vars_to_dims.get(name) or ())
+        dims = list(comp.dims.get(name) or ())
         extra = v.ndim - 2 - len(dims)
         if extra > 0 or len(dims) != v.ndim - 2:
             dims = [f"{name}_dim_{i}" for i in range(v.ndim - 2)]

@@ -223,57 +223,68 @@ def sampler(jm: Any, tune: int, draws: int) -> Callable[..., Any]:
         return jm.samplers[key]
     j = jax()
     jnp = j.numpy
-    import blackjax
-    from blackjax.adaptation.mass_matrix import mass_matrix_adaptation
-    from blackjax.adaptation.step_size import dual_averaging_adaptation
-    from blackjax.adaptation.window_adaptation import build_schedule
-
-    schedule = np.asarray(build_schedule(tune), dtype=np.int64).reshape(tune, 2)
-    total = tune + draws
-    xs_stage = np.concatenate([schedule[:, 0], np.zeros(draws, np.int64)])
-    xs_window_end = np.concatenate([schedule[:, 1], np.zeros(draws, np.int64)]).astype(bool)
-    xs_tuning = np.arange(total) < tune
-    xs_last = np.arange(total) == tune - 1
-    kernel = blackjax.nuts.build_kernel()
-    mm_init, mm_update, mm_final = mass_matrix_adaptation(True)
-
     traces: list[tuple] = []
 
-    def chain(rng_key: Any, q0: Any, data: tuple[Any, ...], target: Any) -> tuple[Any, ...]:
-        traces.append(tuple(np.shape(d) for d in data))   # runs once per compilation
-        logdensity = jm.logdensity(data)
-        da_init, da_update, da_final = dual_averaging_adaptation(target)
+    def make_chain() -> Callable[..., Any]:
+        # BlackJAX is imported only to trace a chain (1 s; a stored program does not need it),
+        # and before tracing: its modules compute constants with JAX when imported
+        import blackjax
+        from blackjax.adaptation.mass_matrix import mass_matrix_adaptation
+        from blackjax.adaptation.step_size import dual_averaging_adaptation
+        from blackjax.adaptation.window_adaptation import build_schedule
 
-        def body(carry: Any, xs: Any) -> tuple[Any, tuple[Any, ...]]:
-            state, da, mm, eps = carry
-            k, stage, window_end, tuning, last = xs
-            state, info = kernel(k, state, logdensity, eps, mm.inverse_mass_matrix)
+        schedule = np.asarray(build_schedule(tune), dtype=np.int64).reshape(tune, 2)
+        total = tune + draws
+        xs_stage = np.concatenate([schedule[:, 0], np.zeros(draws, np.int64)])
+        xs_window_end = np.concatenate([schedule[:, 1], np.zeros(draws, np.int64)]).astype(bool)
+        xs_tuning = np.arange(total) < tune
+        xs_last = np.arange(total) == tune - 1
+        kernel = blackjax.nuts.build_kernel()
+        mm_init, mm_update, mm_final = mass_matrix_adaptation(True)
 
-            def adapt(da: Any, mm: Any, eps: Any) -> tuple[Any, Any, Any]:
-                da_new = da_update(da, info.acceptance_rate)
-                mm_new = j.lax.cond(stage == 1, lambda m: mm_update(m, state.position),
-                                    lambda m: m, mm)
-                # end of a slow window: new mass matrix, step size restarted from its average
-                mm_new, da_new = j.lax.cond(
-                    window_end, lambda m, d: (mm_final(m), da_init(da_final(d))),
-                    lambda m, d: (m, d), mm_new, da_new)
-                eps_new = jnp.where(last, da_final(da_new), jnp.exp(da_new.log_step_size))
-                return da_new, mm_new, eps_new
+        def chain(rng_key: Any, q0: Any, data: tuple[Any, ...], target: Any) -> tuple[Any, ...]:
+            traces.append(tuple(np.shape(d) for d in data))   # runs once per compilation
+            logdensity = jm.logdensity(data)
+            da_init, da_update, da_final = dual_averaging_adaptation(target)
 
-            da, mm, eps = j.lax.cond(tuning, adapt, lambda d, m, e: (d, m, e), da, mm, eps)
-            return (state, da, mm, eps), (state.position, info.is_divergent,
-                                          info.num_integration_steps,
-                                          info.num_trajectory_expansions)
+            def body(carry: Any, xs: Any) -> tuple[Any, tuple[Any, ...]]:
+                state, da, mm, eps = carry
+                k, stage, window_end, tuning, last = xs
+                state, info = kernel(k, state, logdensity, eps, mm.inverse_mass_matrix)
 
-        carry = (blackjax.nuts.init(q0, logdensity), da_init(1.0), mm_init(q0.size),
-                 jnp.asarray(1.0))
-        xs = (j.random.split(rng_key, total), jnp.asarray(xs_stage),
-              jnp.asarray(xs_window_end), jnp.asarray(xs_tuning), jnp.asarray(xs_last))
-        (_, _, _, eps), (pos, div, n_steps, depth) = j.lax.scan(body, carry, xs)
-        return pos[tune:], div[tune:], n_steps[tune:], depth[tune:], eps
+                def adapt(da: Any, mm: Any, eps: Any) -> tuple[Any, Any, Any]:
+                    da_new = da_update(da, info.acceptance_rate)
+                    mm_new = j.lax.cond(stage == 1, lambda m: mm_update(m, state.position),
+                                        lambda m: m, mm)
+                    # end of a slow window: new mass matrix, step size restarted from its average
+                    mm_new, da_new = j.lax.cond(
+                        window_end, lambda m, d: (mm_final(m), da_init(da_final(d))),
+                        lambda m, d: (m, d), mm_new, da_new)
+                    eps_new = jnp.where(last, da_final(da_new), jnp.exp(da_new.log_step_size))
+                    return da_new, mm_new, eps_new
 
-    run = j.jit(chain)
-    run.parallel = j.pmap(chain, in_axes=(0, 0, None, None))
+                da, mm, eps = j.lax.cond(tuning, adapt, lambda d, m, e: (d, m, e), da, mm, eps)
+                return (state, da, mm, eps), (state.position, info.is_divergent,
+                                              info.num_integration_steps,
+                                              info.num_trajectory_expansions)
+
+            carry = (blackjax.nuts.init(q0, logdensity), da_init(1.0), mm_init(q0.size),
+                     jnp.asarray(1.0))
+            xs = (j.random.split(rng_key, total), jnp.asarray(xs_stage),
+                  jnp.asarray(xs_window_end), jnp.asarray(xs_tuning), jnp.asarray(xs_last))
+            (_, _, _, eps), (pos, div, n_steps, depth) = j.lax.scan(body, carry, xs)
+            return pos[tune:], div[tune:], n_steps[tune:], depth[tune:], eps
+
+        return chain
+
+    program = getattr(jm, "sampler_program", None)
+    if program is not None:
+        # a stored model (nof1.models.program_store): the chain traced once, kept on disk
+        fn = program(tune, draws, lambda: j.jit(make_chain())).call
+    else:
+        fn = make_chain()
+    run = j.jit(fn)
+    run.parallel = j.pmap(fn, in_axes=(0, 0, None, None))
     run.traces = traces
     jm.samplers[key] = run
     return run
