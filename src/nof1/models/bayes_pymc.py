@@ -327,7 +327,6 @@ def fit_pymc(
     Returns:
         A :class:`PymcPosterior` with draws in outcome units and diagnostics.
     """
-    import arviz_stats as azs
     import xarray as xr
 
     if priors.n_treatments != data.n_treatments:
@@ -379,7 +378,7 @@ def fit_pymc(
     obs = xr.Dataset({"y": (("obs",), data.y), "day": (("obs",), data.day)})
     tree = xr.DataTree.from_dict({"posterior": ds, "sample_stats": stats, "observed_data": obs})
     return PymcPosterior(data=data, priors=priors, tree=tree,
-                         diagnostics=_diagnostics(tree, azs, free_tau=priors.tau_fixed is None))
+                         diagnostics=_diagnostics(tree, free_tau=priors.tau_fixed is None))
 
 
 def _to_unconstrained(comp: _Compiled, init: dict[str, Any], priors: ModelPriors) -> np.ndarray:
@@ -422,16 +421,24 @@ def _from_unconstrained(comp: _Compiled, draws: np.ndarray, priors: ModelPriors
     return out
 
 
-def _diagnostics(tree: xr.DataTree, az: Any, *, free_tau: bool) -> dict[str, Any]:
-    """r-hat, bulk/tail ESS over the sampled parameters, divergences, and warnings."""
-    names = ["beta", "sigma", "phi", "alpha"] + (["tau"] if free_tau else [])
-    names = [n for n in names if n in tree["posterior"]]
-    rhat = az.rhat(tree, var_names=names)
-    ess_b = az.ess(tree, var_names=names, method="bulk")
-    ess_t = az.ess(tree, var_names=names, method="tail")
+def _diagnostics(tree: xr.DataTree, *, free_tau: bool) -> dict[str, Any]:
+    """r-hat, bulk/tail ESS over the sampled parameters, divergences, and warnings.
 
-    def _agg(ds: Any, fn: Any) -> float:
-        vals = [float(fn(np.asarray(ds[v].values))) for v in ds.data_vars]
+    The diagnostics are :mod:`nof1.models.convergence`'s (arviz_stats' numbers, without
+    importing it).
+    """
+    from nof1.models import convergence as cv
+
+    names = ["beta", "sigma", "phi", "alpha"] + (["tau"] if free_tau else [])
+    post = tree["posterior"]
+    names = [n for n in names if n in post]
+    draws = [np.asarray(post[n].transpose("chain", "draw", ...).values) for n in names]
+    rhat = [cv.rhat(v) for v in draws]
+    ess_b = [cv.ess_bulk(v) for v in draws]
+    ess_t = [cv.ess_tail(v) for v in draws]
+
+    def _agg(per_var: list[Any], fn: Any) -> float:
+        vals = [float(fn(np.asarray(v))) for v in per_var]
         return float(fn(np.asarray(vals))) if vals else float("nan")
 
     div = int(np.asarray(tree["sample_stats"]["diverging"].values).sum())

@@ -560,13 +560,13 @@ def expected_rating(cuts: ArrayLike, eta: ArrayLike, sigma: ArrayLike | float = 
 
 # =========================================================================== sampling
 def _rhat_ess(x: np.ndarray) -> tuple[float, float]:
-    """Rank-normalised split R-hat and bulk ESS of (chains, draws) draws."""
-    import arviz_stats
+    """Rank-normalised split R-hat and bulk ESS of (chains, draws) draws (arviz_stats')."""
+    from nof1.models.convergence import ess_bulk, rhat
 
     x = np.asarray(x, dtype=float)
     if not np.all(np.isfinite(x)) or np.ptp(x) == 0:
         return float("nan"), float("nan")
-    return float(arviz_stats.rhat(x)), float(arviz_stats.ess(x))
+    return float(rhat(x)), float(ess_bulk(x))
 
 
 @with_ieee_math
