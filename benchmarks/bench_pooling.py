@@ -72,6 +72,8 @@ def main() -> None:
     ap.add_argument("--cores", type=int, default=1)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--no-own", action="store_true", help="skip the own single-trial fits")
+    ap.add_argument("--gradient", action="store_true",
+                    help="also time one log-density gradient (what NUTS evaluates at every step)")
     ap.add_argument("--json", action="store_true",
                     help="print one JSON line (fit seconds, sampling seconds, peak memory, "
                          "diagnostics) instead of the text")
@@ -89,6 +91,14 @@ def main() -> None:
     sampling = float(res.posterior["posterior"].attrs.get("sampling_time", float("nan")))
     d = res.diagnostics
     pop, sd_b = res.population, res.between_sd
+    steps = float(res.posterior["sample_stats"]["n_steps"].mean())
+    grad_ms = float("nan")
+    if args.gradient:
+        from nof1.models.hierarchical import gradient_seconds
+        from nof1.pooling import series_model_inputs
+
+        arrays, priors, tau_mode = series_model_inputs(td, res.outcome)
+        grad_ms = 1e3 * gradient_seconds(arrays, priors, tau=tau_mode)
     if args.json:
         import json
         import resource
@@ -99,6 +109,8 @@ def main() -> None:
                           "simulate_s": round(simulate_s, 2), "peak_rss_gib": round(peak, 2),
                           "r_hat_max": d["r_hat_max"], "ess_bulk_min": d["ess_bulk_min"],
                           "divergences": d["divergences"],
+                          "steps_per_draw": round(steps, 2), "gradient_ms": round(grad_ms, 3),
+                          "retried": res.posterior["posterior"].attrs.get("retried", ""),
                           "target_accept": res.settings["target_accept"],
                           "mu": [pop["estimate"], pop["ci_low"], pop["ci_high"]],
                           "true_mean": float(effects.mean()), "load": os.getloadavg()[0]}))

@@ -91,13 +91,24 @@ def discrete(family: str) -> None:
         row(f"{family} refit, new data", r["refit_s"], 1.5, "s", "(no target; for reference)")
 
 
-def series(participants: int, caches: Path, label: str, target: float) -> dict:
-    out, _ = _run([PY, str(HERE / "bench_pooling.py"), "--participants", str(participants),
-                   "--json", "--no-own"], caches)
+def series(participants: int, caches: Path, label: str, target: float,
+           gradient: bool = False) -> dict:
+    cmd = [PY, str(HERE / "bench_pooling.py"), "--participants", str(participants), "--json",
+           "--no-own"]
+    out, _ = _run(cmd + (["--gradient"] if gradient else []), caches)
     r = _json_line(out)
-    row(f"series model, {participants} people x 56 days, {label}", r["fit_s"], target, "s",
-        f"sampling {r['sampling_s']:.1f} s, peak {r['peak_rss_gib']:.2f} GiB, r_hat "
-        f"{r['r_hat_max']:.3f}, divergences {r['divergences']}")
+    note = (f"sampling {r['sampling_s']:.1f} s, peak {r['peak_rss_gib']:.2f} GiB, r_hat "
+            f"{r['r_hat_max']:.3f}, divergences {r['divergences']}"
+            + (", sampled again at 0.95" if r.get("retried") else ""))
+    row(f"series model, {participants} people x 56 days, {label}", r["fit_s"], target, "s", note)
+    if gradient:
+        # why: NUTS's work is chains x (tune + draws) x steps per draw x one gradient
+        passes = 2 if r.get("retried") else 1
+        work = passes * 2 * 2000 * r["steps_per_draw"] * r["gradient_ms"] / 1e3
+        print(f"    {r['steps_per_draw']:.1f} gradient evaluations per draw x "
+              f"{r['gradient_ms']:.2f} ms per gradient (both cores: XLA splits each gradient "
+              f"in two) x 2 chains x 2,000 iterations x {passes} pass(es) = {work:.0f} s of "
+              f"gradients alone", flush=True)
     return r
 
 
@@ -139,7 +150,7 @@ def main() -> None:
             series(50, Path(tmp), "empty caches", 8.0)
             series(50, Path(tmp), "warm caches", 8.0)
             if not args.skip_large:
-                series(1000, Path(tmp), "warm caches", 120.0)
+                series(1000, Path(tmp), "warm caches", 120.0, gradient=True)
     if args.only in (None, "analyze"):
         analyze_fresh_clone()
     met = sum(r["met"] for r in ROWS)

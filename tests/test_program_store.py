@@ -102,3 +102,25 @@ def test_a_stored_model_refuses_data_of_another_shape(tmp_path, monkeypatch):
                                          r"traced for \(8, 32\)"):
         comp.jax_model.args(values)
     h.clear_cache()
+
+
+def test_a_model_whose_start_cannot_be_exported_runs_translated(tmp_path, monkeypatch):
+    """Three conditions: the LKJ prior's starting point keeps a random generator, which JAX
+    cannot trace; the translated model serves the process and nothing is stored."""
+    rng = np.random.default_rng(1)
+    n, t = 4, 28
+    codes = np.tile(np.repeat([0, 1, 2, 0], 7), (n, 1))
+    p, d = np.nonzero(np.ones((n, t), bool))
+    y = 5.0 - 1.0 * (codes[p, d] == 1) + rng.normal(0, 1, p.size)
+    arrays = h.SeriesArrays.build(p, d, y, codes, participants=list("abcd"),
+                                  treatments=["B", "C"])
+    draws = []
+    for store in (str(tmp_path), "off"):
+        monkeypatch.setenv("NOF1_PROGRAM_STORE", store)
+        h.clear_cache()
+        tree = h.fit_series(arrays, h.HierarchicalPriors(), draws=60, tune=60, seed=2)
+        draws.append(np.asarray(tree["posterior"]["mu"].values))
+        assert type(h._CACHE[next(iter(h._CACHE))].jax_model).__name__ == "JaxModel"
+    assert list(tmp_path.iterdir()) == []
+    assert draws[0].shape == (2, 60, 2) and np.array_equal(draws[0], draws[1])
+    h.clear_cache()

@@ -538,6 +538,19 @@ def _bayes_setup(trial_data: TrialData, outcome: Outcome, tau: TauOption | None,
     return arrays, priors, tau_mode, drop_washout
 
 
+def series_model_inputs(trial_data: TrialData, outcome: Outcome, tau: TauOption | None = None,
+                        prior_overrides: Mapping[str, float] | None = None,
+                        ) -> tuple[SeriesArrays, HierarchicalPriors, TauOption]:
+    """The series model's arrays, priors and τ mode for ``outcome``, exactly as :func:`pool`
+    fits them (for benchmarks and for fitting :mod:`nof1.models.hierarchical` directly).
+
+    Example:
+        >>> arrays, priors, tau = series_model_inputs(td, td.protocol.outcomes[0])  # doctest: +SKIP
+    """
+    arrays, priors, tau_mode, _drop = _bayes_setup(trial_data, outcome, tau, prior_overrides)
+    return arrays, priors, tau_mode
+
+
 def _own_model_fit(trial_data: TrialData, outcome: Outcome, *, seed: int,
                    fit_kwargs: Mapping[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:
     """Own estimates from the same model without pooling (every person independent)."""
@@ -866,5 +879,5 @@ def _pool_mixedlm(trial_data: TrialData, o: Outcome, *, seed: int) -> PooledResu
 __all__ = [
     "ContrastPool", "PooledResult", "contrast_vector", "default_priors", "fit_mixedlm",
     "henderson_pev", "mixedlm_frame", "own_estimates", "pool", "series_arrays",
-    "series_from_trials", "split_series", "summarise_draws",
+    "series_from_trials", "series_model_inputs", "split_series", "summarise_draws",
 ]
