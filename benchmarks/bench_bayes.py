@@ -61,10 +61,10 @@ def bench_exact() -> None:
     priors = ModelPriors.from_scale(10.0)
     fit_exact(data, priors).summary(mcid=1.0)
     t = timed(lambda: fit_exact(data, priors).summary(mcid=1.0), 15)
-    print(f"exact engine, one 56-day fit (carryover modelled), warm: {1000 * t:.0f} ms  [target <= 10 ms]")
+    print(f"exact engine, one 56-day fit (carryover modelled), warm: {1000 * t:.1f} ms  [target <= 10 ms]")
     fixed = ModelPriors.from_scale(10.0, tau_fixed=0.0)
     t = timed(lambda: fit_exact(data, fixed).summary(mcid=1.0), 15)
-    print(f"exact engine, one 56-day fit (tau fixed), warm: {1000 * t:.0f} ms")
+    print(f"exact engine, one 56-day fit (tau fixed), warm: {1000 * t:.1f} ms")
 
     import nof1
     from nof1.analysis.bayes import bayes
