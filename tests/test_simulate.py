@@ -469,3 +469,17 @@ def test_parameter_dicts_may_name_outcomes_that_are_not_simulated(beetroot: Prot
     assert list(truth) == ["severity"] and truth["severity"]["phi"] == 0.3
     with pytest.raises(SimulationError, match="not outcomes of the protocol"):
         simulate(beetroot, seed=1, effect=-1.0, sd=1.0, phi={"nope": 0.2})
+
+
+def test_model_inputs_give_the_exact_engines_calendar(beetroot: Protocol) -> None:
+    """Without the run-in simulated (day 15 first), the treatment indicators are padded with
+    zeros from day 1; washout days are missing only when asked."""
+    b = simulate_batch(beetroot, effect=-1.0, sd=1.0, n=5, seed=2)
+    y, u = b.model_inputs(exclude_washout=True)
+    first = int(b.day[0])
+    assert first == 15 and u.shape == (5, 1, b.n_days + first - 1)
+    assert not u[:, :, : first - 1].any()
+    assert np.array_equal(u[:, 0, first - 1:], (b.full("treat") == 1).astype(float))
+    assert np.isnan(y[b.full("washout")]).all() and b.full("washout").any()
+    y_all, _ = b.model_inputs(exclude_washout=False)
+    assert np.array_equal(y_all, b.y, equal_nan=True)

@@ -116,19 +116,13 @@ def analyse_bayes(batch: SimulatedBatch, ctx: Context, grid: GridSpec | None = N
 
     protocol, o = ctx.protocol, ctx.outcome
     run_in = protocol.design.run_in_days
-    y = batch.y
     day = batch.day
     treat = batch.full("treat")
     n_treat = len(protocol.conditions) - 1
-    if protocol.analysis.carryover == "exclude":
-        y = np.where(batch.full("washout"), np.nan, y)
     if not (day[0] == 1 or run_in == 0):
         raise DesignError("internal: the Bayesian design analysis needs the run-in days simulated")
     # daily treatment indicator over the whole calendar (run-in days = 0)
-    u = np.stack([(treat == k).astype(float) for k in range(1, n_treat + 1)], axis=1)
-    if day[0] != 1:
-        pad = np.zeros((u.shape[0], n_treat, int(day[0]) - 1))
-        u = np.concatenate([pad, u], axis=-1)
+    y, u = batch.model_inputs(exclude_washout=protocol.analysis.carryover == "exclude")
     # the method's minimum: enough observed trial days on both compared conditions
     obs_trial = np.isfinite(y) & ~batch.full("run_in")
     enough = ((obs_trial & (treat == ctx.contrast_code)).sum(axis=1) >= MIN_DAYS_PER_CONDITION) & \

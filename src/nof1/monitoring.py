@@ -211,13 +211,9 @@ def _fit_looks(protocol: Protocol, batch: Any, pairs: list[int], ends: list[int]
 
     o = protocol.primary
     run_in = int(protocol.design.run_in_days)
-    y = batch.y
     day = batch.day
-    treat = batch.full("treat")
     n_treat = len(protocol.conditions) - 1
-    if protocol.analysis.carryover == "exclude":
-        y = np.where(batch.full("washout"), np.nan, y)
-    u = np.stack([(treat == k).astype(float) for k in range(1, n_treat + 1)], axis=1)
+    y, u = batch.model_inputs(exclude_washout=protocol.analysis.carryover == "exclude")
     priors = model_priors(protocol, o, n_treat)
     c = contrast_vector(n_treat, 0, None)
     out: dict[str, list[NDArray[np.float64]]] = {k: [] for k in

@@ -212,6 +212,28 @@ class SimulatedBatch:
             return np.broadcast_to(value, (self.n, len(self.conditions) - 1, self.n_days))
         return np.broadcast_to(value, (self.n, self.n_days))
 
+    def model_inputs(self, *, exclude_washout: bool) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """The outcome (n, n_days) with washout days missing when ``exclude_washout`` (the
+        protocol's ``carryover: exclude``), and the daily treatment indicators (n, K, D) over
+        the whole calendar from day 1 (run-in days and any day before the first simulated one
+        are 0): what the batched exact engine (``fit_exact_batch``) takes.
+
+        Example:
+            >>> y, u = b.model_inputs(exclude_washout=True)     # doctest: +SKIP
+            >>> u.shape[1] == len(b.conditions) - 1              # doctest: +SKIP
+            True
+        """
+        y = self.y
+        if exclude_washout:
+            y = np.where(self.full("washout"), np.nan, y)
+        treat = self.full("treat")
+        n_treat = len(self.conditions) - 1
+        u = np.stack([(treat == k).astype(float) for k in range(1, n_treat + 1)], axis=1)
+        first = int(self.day[0])
+        if first != 1:
+            u = np.concatenate([np.zeros((u.shape[0], n_treat, first - 1)), u], axis=-1)
+        return y, u
+
     def difference(self, *, exclude_washout: bool = True, treatment: int = 1) -> NDArray[np.float64]:
         """Per-trial naive mean difference, treatment (code ``treatment``) minus control.
 
