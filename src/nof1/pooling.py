@@ -766,11 +766,12 @@ def mixedlm_frame(trial_data: TrialData, outcome: Outcome) -> pd.DataFrame:
 
 def fit_mixedlm(frame: pd.DataFrame, treatments: Sequence[str]) -> tuple[Any, list[str]]:
     """statsmodels MixedLM (REML) of ``y ~ 1 + x_k`` with random intercepts and slopes."""
-    import statsmodels.api as sm
+    from statsmodels.regression.mixed_linear_model import MixedLM
+    from statsmodels.tools.tools import add_constant
 
     cols = [f"x_{t}" for t in treatments]
-    exog = sm.add_constant(frame[cols], has_constant="add")
-    model = sm.MixedLM(frame["y"], exog, groups=frame["participant"], exog_re=exog)
+    exog = add_constant(frame[cols], has_constant="add")
+    model = MixedLM(frame["y"], exog, groups=frame["participant"], exog_re=exog)
     caught: list[str] = []
     with warnings.catch_warnings(record=True) as w:
         warnings.simplefilter("always")

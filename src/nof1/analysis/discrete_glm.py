@@ -145,13 +145,15 @@ def _glm_hac(name: str, family: str, trial_data: TrialData, outcome: Outcome | s
                                         f"all usable values are equal ({y[0]:g}): nothing to compare")
     use_trend = _trend_on(protocol, trend)
     X, names, c = _design(frame, protocol, contrast, use_trend, const=True)
-    import statsmodels.api as sm
+    # the GLM module, not statsmodels.api (which imports all of statsmodels: 0.25 s more)
+    from statsmodels.genmod import families
+    from statsmodels.genmod.generalized_linear_model import GLM
 
-    fam = sm.families.Poisson() if family == "count" else sm.families.Binomial()
+    fam = families.Poisson() if family == "count" else families.Binomial()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            res = sm.GLM(y, X, family=fam).fit()
+            res = GLM(y, X, family=fam).fit()
     except Exception as err:  # noqa: BLE001 - statsmodels raises many kinds (PerfectSeparation…)
         return MethodResult.unavailable(name, o.name, contrast, f"the GLM could not be fitted: {err}")
     beta = np.asarray(res.params, dtype=float)

@@ -86,11 +86,9 @@ class _Compiled:
     samplers: dict[tuple, Callable[..., Any]] = field(default_factory=dict)
 
     def unravel(self, q: Any) -> list[Any]:
-        out, offset = [], 0
-        for _name, shape, size, _dtype in self.point_map_info:
-            out.append(q[offset:offset + size].reshape(shape))
-            offset += size
-        return out
+        from nof1.models.jax_nuts import unravel
+
+        return unravel(self.point_map_info, q)
 
     def logdensity(self, data: tuple[Any, ...]) -> Callable[[Any], Any]:
         return lambda q: self.jax_logp(*self.unravel(q), *data)[0]

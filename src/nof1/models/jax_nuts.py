@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 
 __all__ = ["JaxModel", "Samples", "chain_devices", "jax", "run_chains", "sample", "sampler",
-           "translate"]
+           "translate", "unravel"]
 
 
 def jax() -> Any:
@@ -58,6 +58,16 @@ def jax() -> Any:
     # JAX's persistent cache keeps programs that took over a second to compile (its default):
     # keeping every small one too cost 3 s on an empty cache (ordinal first fit 8 s -> 11 s)
     return _jax
+
+
+def unravel(point_map_info: Sequence[tuple[str, Any, int, Any]], q: Any) -> list[Any]:
+    """The free variables (unconstrained, each in its shape) from one raveled point ``q``, by
+    PyMC's ``point_map_info`` ((name, shape, size, dtype) in order)."""
+    out, offset = [], 0
+    for _name, shape, size, _dtype in point_map_info:
+        out.append(q[offset:offset + size].reshape(shape))
+        offset += size
+    return out
 
 
 @dataclass
@@ -81,11 +91,7 @@ class JaxModel:
         return int(sum(size for _n, _s, size, _d in self.point_map_info))
 
     def unravel(self, q: Any) -> list[Any]:
-        out, offset = [], 0
-        for _name, shape, size, _dtype in self.point_map_info:
-            out.append(q[offset:offset + size].reshape(shape))
-            offset += size
-        return out
+        return unravel(self.point_map_info, q)
 
     def logdensity(self, data: tuple[Any, ...]) -> Callable[[Any], Any]:
         return lambda q: self.logp_fn(*self.unravel(q), *data)[0]
