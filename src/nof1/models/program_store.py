@@ -15,9 +15,10 @@ code, so a change to any of them makes new entries; an unreadable entry is rebui
 model stays the single statement of each model: a stored program is its translation.
 
 Example:
-    >>> store = ProgramStore.default()                                     # doctest: +SKIP
-    >>> pm = store.model(("series", sizes, priors), build=lambda: (jax_model, args, meta))
-    ...                                                                    # doctest: +SKIP
+    >>> store = ProgramStore.default()                                # doctest: +SKIP
+    >>> jm = store.model(("series-model", key), build)                # doctest: +SKIP
+    >>> jm.outputs(positions, jm.args(values))["mu"].shape            # doctest: +SKIP
+    (2, 1000, 1)
 """
 
 from __future__ import annotations
