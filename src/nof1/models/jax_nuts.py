@@ -83,6 +83,8 @@ class JaxModel:
     output_names: tuple[str, ...]
     output_fn: Callable[..., Any]
     samplers: dict[tuple, Callable[..., Any]] = field(default_factory=dict)
+    #: what a caller keeps with the model (nof1.models.program_store: e.g. each output's dims)
+    meta: dict[str, Any] = field(default_factory=dict)
     _outputs_jit: Any = None
     _logp_jit: Any = None
 
